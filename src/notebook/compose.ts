@@ -1,0 +1,321 @@
+import { DiagnosticSink } from "../diagnostics";
+import { Binding, bindingsAfter, Definition, mergeType, namesTouched } from "./bindings";
+import { CellRole } from "./roles";
+import { CellEvent, NotebookAnalysis, ParameterFact, ValueType } from "./pythonAnalysis";
+
+export interface ValueSpec {
+  readonly name: string;
+  readonly type: ValueType;
+}
+
+export interface ParamSpec extends ValueSpec {
+  readonly default: unknown;
+}
+
+/** Where an input comes from: the component that last bound it before the reader. */
+export interface InputSpec extends ValueSpec {
+  readonly from: string;
+}
+
+/** A component as the notebook defines it, before it is turned into code and an image. */
+export interface ComponentDraft {
+  readonly name: string;
+  readonly cells: readonly number[];
+  readonly inputs: readonly InputSpec[];
+  readonly outputs: readonly ValueSpec[];
+  readonly params: readonly ParamSpec[];
+  /** Top-level modules its code imports (its own cells, the imports cells, copied imports). */
+  readonly modules: readonly string[];
+  /** Definitions from earlier components that its code uses, copied ahead of its cells. */
+  readonly copied: readonly Definition[];
+}
+
+export interface AnalyzedCell {
+  readonly index: number;
+  readonly role: CellRole;
+  readonly events: readonly CellEvent[];
+}
+
+function roleName(role: CellRole): string {
+  switch (role.kind) {
+    case "component":
+      return `component '${role.name}'`;
+    case "untagged":
+      return "an untagged cell";
+    default:
+      return `the ${role.kind} cell`;
+  }
+}
+
+function valueType(type: Binding["type"]): ValueType {
+  return type === "module" ? "any" : type;
+}
+
+/** A name read by component code that it has not (definitely) bound itself. */
+interface ExternalRead {
+  readonly name: string;
+  readonly cell: number;
+  readonly line: number;
+  /** The component bound it on some paths only: an outside value counts if there is one. */
+  readonly maybeLocal: boolean;
+}
+
+/**
+ * Joins tagged cells into components and resolves every name they read: a local binding, an
+ * input from an earlier component, a param, the imports cell, a builtin, or an error that names
+ * the cell to fix.
+ */
+export class NotebookComposer {
+  private readonly cells: readonly AnalyzedCell[];
+  private readonly touched = new Map<number, Set<string>>();
+  private readonly cellBindings = new Map<number, Map<string, Binding>>();
+  private readonly componentBindings = new Map<string, Map<string, Binding>>();
+  private readonly params = new Map<string, ParameterFact>();
+  private readonly ambient = new Map<string, Binding>();
+  private readonly builtins: ReadonlySet<string>;
+  private readonly componentNames: readonly string[];
+  /** Names each component provides to the cells after it. */
+  private readonly outputs = new Map<string, Map<string, ValueType>>();
+
+  constructor(
+    cells: readonly AnalyzedCell[],
+    analysis: NotebookAnalysis,
+    private readonly sink: DiagnosticSink,
+  ) {
+    this.cells = cells;
+    this.builtins = new Set(analysis.builtins);
+    for (const c of cells) {
+      this.touched.set(c.index, namesTouched(c.events));
+      this.cellBindings.set(c.index, bindingsAfter([{ cell: c.index, events: c.events }]));
+    }
+    for (const cellAnalysis of analysis.cells) {
+      for (const p of cellAnalysis.parameters ?? []) this.params.set(p.name, p);
+    }
+    const imports = cells.filter((c) => c.role.kind === "imports").map((c) => ({ cell: c.index, events: c.events }));
+    for (const [name, binding] of bindingsAfter(imports)) this.ambient.set(name, binding);
+    const names: string[] = [];
+    for (const c of cells) {
+      if (c.role.kind === "component" && !names.includes(c.role.name)) names.push(c.role.name);
+    }
+    this.componentNames = names;
+    for (const name of names) {
+      this.componentBindings.set(name, bindingsAfter(this.cellsOf(name).map((c) => ({ cell: c.index, events: c.events }))));
+      this.outputs.set(name, new Map());
+    }
+  }
+
+  private cellsOf(component: string): AnalyzedCell[] {
+    return this.cells.filter((c) => c.role.kind === "component" && c.role.name === component);
+  }
+
+  private roleOf(cell: number): CellRole {
+    return this.cells.find((c) => c.index === cell)?.role ?? { kind: "untagged" };
+  }
+
+  /** The latest cell before `cell` (outside `exclude`) that changes `name`, among cells of the given roles. */
+  private latestProvider(name: string, cell: number, accept: (role: CellRole) => boolean): number | undefined {
+    for (let i = this.cells.length - 1; i >= 0; i--) {
+      const c = this.cells[i];
+      if (c.index >= cell || !accept(c.role)) continue;
+      if (this.touched.get(c.index)?.has(name)) return c.index;
+    }
+    return undefined;
+  }
+
+  compose(): ComponentDraft[] {
+    const drafts = this.componentNames.map((name) => this.composeComponent(name));
+    this.collectLaterReaders();
+    return drafts.map((d) => ({
+      ...d,
+      outputs: [...(this.outputs.get(d.name) ?? new Map<string, ValueType>())]
+        .map(([name, type]) => ({ name, type }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    }));
+  }
+
+  private composeComponent(name: string): ComponentDraft {
+    const own = this.cellsOf(name);
+    const ownCells = new Set(own.map((c) => c.index));
+    const inputs = new Map<string, InputSpec>();
+    const params = new Map<string, ParamSpec>();
+    const modules = new Set<string>();
+    const copied = new Map<string, Definition>();
+    const local = new Map<string, Binding>();
+    const expanded = new Set<string>();
+
+    for (const c of this.cells.filter((cell) => cell.role.kind === "imports")) {
+      for (const e of c.events) if (e.kind === "define") e.modules.forEach((m) => modules.add(m));
+    }
+
+    const expandCall = (definition: Definition, cell: number, line: number): void => {
+      // A function's body runs where it is called: its global reads and writes happen there.
+      const key = `${definition.cell}:${definition.line}:${definition.name}`;
+      if (expanded.has(key)) return;
+      expanded.add(key);
+      for (const read of definition.reads) readName(read, cell, line);
+      for (const written of definition.writes) local.set(written, { type: "any", maybe: true });
+    };
+
+    const readName = (nameRead: string, cell: number, line: number): void => {
+      const binding = local.get(nameRead);
+      if (binding && !binding.maybe) {
+        if (binding.definition) expandCall(binding.definition, cell, line);
+        return;
+      }
+      resolveExternal({ name: nameRead, cell, line, maybeLocal: binding !== undefined });
+    };
+
+    const resolveExternal = (read: ExternalRead): void => {
+      const { name: n, cell, line } = read;
+      const provider = this.latestProvider(n, cell, (role) => (role.kind === "component" && role.name !== name) || role.kind === "parameters");
+      const providerRole = provider === undefined ? undefined : this.roleOf(provider);
+      if (provider !== undefined && providerRole?.kind === "component") {
+        const binding = this.componentBindings.get(providerRole.name)?.get(n) ?? this.cellBindings.get(provider)?.get(n);
+        const definition = this.cellBindings.get(provider)?.get(n)?.definition;
+        if (definition) {
+          this.copyDefinition(definition, name, copied, modules, (r) => readName(r, cell, line), cell);
+          expandCall(definition, cell, line);
+          return;
+        }
+        if (!inputs.has(n) && !params.has(n)) {
+          const type = valueType(binding?.type ?? "any");
+          inputs.set(n, { name: n, type, from: providerRole.name });
+          this.outputs.get(providerRole.name)?.set(n, type);
+        }
+        return;
+      }
+      if (provider !== undefined && providerRole?.kind === "parameters") {
+        const p = this.params.get(n);
+        if (p && !params.has(n) && !inputs.has(n)) params.set(n, { name: n, type: p.type, default: p.default });
+        return;
+      }
+      const ambient = this.ambient.get(n);
+      if (ambient) {
+        if (ambient.definition) expandCall(ambient.definition, cell, line);
+        return;
+      }
+      const laterParam = this.params.get(n);
+      if (laterParam) {
+        if (!params.has(n) && !inputs.has(n)) params.set(n, { name: n, type: laterParam.type, default: laterParam.default });
+        return;
+      }
+      if (read.maybeLocal || this.builtins.has(n)) return;
+      this.reportUndefined(name, ownCells, read);
+    };
+
+    for (const c of own) {
+      for (const event of c.events) {
+        switch (event.kind) {
+          case "read":
+            readName(event.name, c.index, event.line);
+            break;
+          case "write": {
+            const previous = local.get(event.name);
+            local.set(event.name, { type: mergeType(previous?.type, event.type), maybe: event.maybe && (previous?.maybe ?? true) });
+            break;
+          }
+          case "define": {
+            const previous = local.get(event.name);
+            const definition = this.cellBindings.get(c.index)?.get(event.name)?.definition;
+            local.set(event.name, { type: previous?.type ?? "any", maybe: previous?.maybe ?? event.maybe, definition });
+            event.modules.forEach((m) => modules.add(m));
+            break;
+          }
+          case "delete":
+            local.delete(event.name);
+            break;
+          case "mutate": {
+            // `a[i] = v` on an input: the component hands on its modified `a`.
+            const input = inputs.get(event.name);
+            if (input) this.componentBindings.get(name)?.set(event.name, { type: input.type, maybe: false });
+            break;
+          }
+          case "starImport":
+            this.sink.error(
+              `component '${name}' uses \`from ${event.module} import *\`, which hides the names it brings in; import the names you use explicitly`,
+              { cell: c.index, line: event.line },
+            );
+            break;
+        }
+      }
+    }
+
+    return {
+      name,
+      cells: own.map((c) => c.index),
+      inputs: [...inputs.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      outputs: [],
+      params: [...params.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      modules: [...modules].sort(),
+      copied: [...copied.values()].sort((a, b) => a.cell - b.cell || a.line - b.line),
+    };
+  }
+
+  private copyDefinition(
+    definition: Definition,
+    component: string,
+    copied: Map<string, Definition>,
+    modules: Set<string>,
+    readAtDefinition: (name: string) => void,
+    cell: number,
+  ): void {
+    const key = `${definition.cell}:${definition.line}`;
+    if (copied.has(key)) return;
+    if (!definition.topLevel) {
+      this.sink.error(
+        `component '${component}' uses '${definition.name}', which is defined inside a block in cell ${definition.cell}; ` +
+          `define it at the top level of that cell, or in the imports cell, so it can be copied`,
+        { cell },
+      );
+      return;
+    }
+    copied.set(key, definition);
+    definition.modules.forEach((m) => modules.add(m));
+    definition.definitionReads.forEach(readAtDefinition);
+  }
+
+  private reportUndefined(component: string, ownCells: ReadonlySet<number>, read: ExternalRead): void {
+    const where = { cell: read.cell, line: read.line };
+    const elsewhere = this.latestProvider(read.name, Number.MAX_SAFE_INTEGER, (role) => role.kind === "untagged" || role.kind === "skip");
+    if (elsewhere !== undefined) {
+      this.sink.error(
+        `component '${component}' reads '${read.name}', which is defined only in cell ${elsewhere} (${roleName(this.roleOf(elsewhere))}); ` +
+          `tag that cell 'imports' or 'component:…', or define '${read.name}' in a component before '${component}'`,
+        where,
+      );
+      return;
+    }
+    const later = this.cells.find((c) => !ownCells.has(c.index) && c.index > read.cell && this.touched.get(c.index)?.has(read.name));
+    if (later) {
+      this.sink.error(
+        `component '${component}' reads '${read.name}', which is defined only later, in cell ${later.index} (${roleName(later.role)}); move the definition before cell ${read.cell}`,
+        where,
+      );
+      return;
+    }
+    this.sink.error(
+      `component '${component}' reads '${read.name}', which no cell defines and which is not a Python builtin; define it in the parameters cell, the imports cell or an earlier component`,
+      where,
+    );
+  }
+
+  /** A name a later untagged or skip cell reads (a plot, a check) is an output too, as Jupyter users expect. */
+  private collectLaterReaders(): void {
+    for (const c of this.cells) {
+      if (c.role.kind !== "untagged" && c.role.kind !== "skip") continue;
+      const bound = new Set<string>();
+      for (const e of c.events) {
+        if (e.kind === "write" || e.kind === "define") bound.add(e.name);
+        if (e.kind !== "read" || bound.has(e.name)) continue;
+        const provider = this.latestProvider(e.name, c.index, () => true);
+        const role = provider === undefined ? undefined : this.roleOf(provider);
+        if (provider === undefined || role?.kind !== "component") continue;
+        const binding = this.componentBindings.get(role.name)?.get(e.name);
+        if (!binding || binding.definition || binding.type === "module") continue;
+        const outputs = this.outputs.get(role.name);
+        if (outputs && !outputs.has(e.name)) outputs.set(e.name, valueType(binding.type));
+      }
+    }
+  }
+}
+
