@@ -1,0 +1,2 @@
+export * from "./ComponentCatalog";
+export * from "./NotebookComponent";

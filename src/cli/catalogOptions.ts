@@ -1,0 +1,27 @@
+import { Command } from "commander";
+import { Catalog, DEFAULT_NOTEBOOK_DIR, findNotebooks, loadCatalog } from "../containerize/catalog";
+import { DEFAULT_BASE_IMAGE } from "../containerize/spec";
+import { printDiagnostics, UsageError } from "./output";
+
+export interface CatalogOptions {
+  readonly notebook?: string[];
+  readonly baseImage: string;
+}
+
+/** `--notebook` and `--base-image`, shared by the verbs that read the catalog. */
+export function addCatalogOptions(command: Command): Command {
+  return command
+    .option("-n, --notebook <path...>", `notebooks to read (default: every notebook under ${DEFAULT_NOTEBOOK_DIR}/)`)
+    .option("--base-image <image>", "Python base image of the component images (pin it by digest for reproducible builds)", DEFAULT_BASE_IMAGE);
+}
+
+/** Loads the catalog of the given notebooks (default: all under notebooks/), printing warnings. */
+export function catalogFor(notebooks: readonly string[] | undefined, baseImage: string): Catalog {
+  const paths = notebooks && notebooks.length > 0 ? notebooks : findNotebooks();
+  if (paths.length === 0) {
+    throw new UsageError(`no notebooks given and none found under ${DEFAULT_NOTEBOOK_DIR}/; pass a path, e.g. naaw components notebooks/lidar.ipynb`);
+  }
+  const catalog = loadCatalog(paths, { baseImage });
+  printDiagnostics(catalog.diagnostics);
+  return catalog;
+}

@@ -1,0 +1,57 @@
+import { Command } from "commander";
+import { CatalogEntry } from "../containerize/catalog";
+import { DEFAULT_BASE_IMAGE } from "../containerize/spec";
+import { pythonLiteral } from "../containerize/componentModule";
+import { catalogFor } from "./catalogOptions";
+import { formatTable, runAction } from "./output";
+
+interface ComponentsOptions {
+  readonly json?: boolean;
+  readonly baseImage: string;
+}
+
+/** The `--json` shape other tools rely on. */
+export function catalogJson(entries: readonly CatalogEntry[]): unknown {
+  return {
+    components: entries.map(({ spec, hash }) => ({
+      name: spec.name,
+      notebook: spec.notebook,
+      cells: spec.cells,
+      inputs: spec.inputs.map(({ name, type }) => ({ name, type })),
+      outputs: spec.outputs.map(({ name, type }) => ({ name, type })),
+      params: spec.params.map(({ name, type, default: d }) => ({ name, type, default: d })),
+      requirements: spec.requirements,
+      hash,
+    })),
+  };
+}
+
+function catalogTable(entries: readonly CatalogEntry[]): string {
+  const values = (list: readonly { name: string; type: string }[]): string => list.map((v) => `${v.name}: ${v.type}`).join(", ") || "-";
+  const rows = entries.map(({ spec, hash }) => [
+    spec.name,
+    spec.notebook,
+    spec.cells.join(","),
+    values(spec.inputs),
+    values(spec.outputs),
+    spec.params.map((p) => `${p.name}: ${p.type} = ${pythonLiteral(p.default, p.type)}`).join(", ") || "-",
+    spec.requirements.join(", "),
+    hash.slice(0, 12),
+  ]);
+  return formatTable(["COMPONENT", "NOTEBOOK", "CELLS", "INPUTS", "OUTPUTS", "PARAMS", "REQUIREMENTS", "HASH"], rows);
+}
+
+export function componentsCommand(): Command {
+  return new Command("components")
+    .description("list the components of tagged notebooks: inputs, outputs, params, requirements and image hash")
+    .argument("[notebook...]", "notebooks to read (default: every notebook under notebooks/)")
+    .option("--json", "print the catalog as JSON on stdout")
+    .option("--base-image <image>", "Python base image (part of each component's hash)", DEFAULT_BASE_IMAGE)
+    .addHelpText("after", "\nExamples:\n  npx naaw components\n  npx naaw components notebooks/lidar.ipynb --json")
+    .action((notebooks: string[], options: ComponentsOptions) =>
+      runAction(() => {
+        const catalog = catalogFor(notebooks, options.baseImage);
+        process.stdout.write(options.json ? JSON.stringify(catalogJson(catalog.entries), null, 2) + "\n" : catalogTable(catalog.entries));
+      }),
+    );
+}

@@ -1,0 +1,23 @@
+import { Command } from "commander";
+import { buildCommand } from "./build";
+import { componentsCommand } from "./components";
+import { serveCommand } from "./serve";
+
+export function program(): Command {
+  return new Command("naaw")
+    .description("Notebook-as-a-Workflow: tagged notebook cells become typed, containerized components")
+    .version(require("../../package.json").version as string)
+    .showHelpAfterError("(run with --help for usage)")
+    .addCommand(componentsCommand())
+    .addCommand(buildCommand())
+    .addCommand(serveCommand());
+}
+
+export function main(argv: readonly string[]): void {
+  program()
+    .parseAsync([...argv])
+    .catch((error: Error) => {
+      process.stderr.write(`naaw: ${error.message}\n`);
+      process.exitCode = 1;
+    });
+}
