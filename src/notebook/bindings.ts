@@ -95,11 +95,16 @@ export function bindingsAfter(cells: readonly CellEvents[]): Map<string, Binding
   return bindings;
 }
 
-/** Names a cell changes (binds, modifies in place or deletes): the cell is a candidate provider for them. */
+/**
+ * Names a cell leaves bound or modified in place: the cell is a candidate provider for them. A name
+ * it deletes afterwards is not provided (nor is `except … as e`, which Python unbinds at the end of
+ * the handler).
+ */
 export function namesTouched(events: readonly CellEvent[]): Set<string> {
   const names = new Set<string>();
   for (const e of events) {
-    if (e.kind === "write" || e.kind === "define" || e.kind === "mutate" || e.kind === "delete") names.add(e.name);
+    if (e.kind === "write" || e.kind === "define" || e.kind === "mutate") names.add(e.name);
+    else if (e.kind === "delete") names.delete(e.name);
   }
   return names;
 }

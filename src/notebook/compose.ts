@@ -142,6 +142,7 @@ export class NotebookComposer {
     const copied = new Map<string, Definition>();
     const local = new Map<string, Binding>();
     const expanded = new Set<string>();
+    const reported = new Set<string>();
 
     for (const c of this.cells.filter((cell) => cell.role.kind === "imports")) {
       for (const e of c.events) if (e.kind === "define") e.modules.forEach((m) => modules.add(m));
@@ -153,7 +154,13 @@ export class NotebookComposer {
       if (expanded.has(key)) return;
       expanded.add(key);
       for (const read of definition.reads) readName(read, cell, line);
-      for (const written of definition.writes) local.set(written, { type: "any", maybe: true });
+      for (const written of definition.writes) {
+        local.set(written, { type: local.get(written)?.type ?? "any", maybe: false });
+        // The calling cell now provides the name to the cells after it.
+        this.touched.get(cell)?.add(written);
+        const bindings = this.componentBindings.get(name);
+        if (bindings && !bindings.has(written)) bindings.set(written, { type: "any", maybe: false });
+      }
     };
 
     const readName = (nameRead: string, cell: number, line: number): void => {
@@ -199,7 +206,8 @@ export class NotebookComposer {
         if (!params.has(n) && !inputs.has(n)) params.set(n, { name: n, type: laterParam.type, default: laterParam.default });
         return;
       }
-      if (read.maybeLocal || this.builtins.has(n)) return;
+      if (read.maybeLocal || this.builtins.has(n) || reported.has(n)) return;
+      reported.add(n);
       this.reportUndefined(name, ownCells, read);
     };
 

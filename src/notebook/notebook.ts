@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import { Diagnostic, DiagnosticError } from "../diagnostics";
+import { jsonErrorOffset } from "./jsonPosition";
 
 export type CellKind = "code" | "markdown" | "raw";
 
@@ -21,11 +22,8 @@ function fail(file: string, message: string, line?: number): never {
   throw new DiagnosticError([d]);
 }
 
-function lineOfJsonError(text: string, error: Error): number | undefined {
-  const position = /position (\d+)/.exec(error.message);
-  if (position) return text.slice(0, Number(position[1])).split("\n").length;
-  const lineMatch = /line (\d+)/.exec(error.message);
-  return lineMatch ? Number(lineMatch[1]) : undefined;
+function lineOfOffset(text: string, offset: number): number {
+  return text.slice(0, offset).split("\n").length;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -45,7 +43,7 @@ export function parseNotebook(path: string, text: string): Notebook {
     raw = JSON.parse(text);
   } catch (error) {
     const e = error as Error;
-    fail(path, `not a notebook: invalid JSON (${e.message.split("\n")[0]})`, lineOfJsonError(text, e));
+    fail(path, `not a notebook: invalid JSON (${e.message.split("\n")[0]})`, lineOfOffset(text, jsonErrorOffset(text)));
   }
   if (!isRecord(raw)) fail(path, "not a notebook: the top level must be a JSON object with `cells`");
   if (raw.nbformat !== 4) {

@@ -73,19 +73,24 @@ def literal_type(node: ast.expr) -> str:
     return "any"
 
 
-def scope_globals(table: symtable.SymbolTable) -> tuple[set[str], set[str]]:
-    """Global names a scope (and every scope nested in it) reads and assigns when it runs."""
+def scope_globals(table: symtable.SymbolTable, augmented: set[str]) -> tuple[set[str], set[str]]:
+    """Global names a scope (and every scope nested in it) reads and assigns when it runs.
+
+    symtable records `counter += 1` as an assignment only; `augmented` names the targets of
+    augmented assignments, which read the global too.
+    """
     reads: set[str] = set()
     writes: set[str] = set()
     for symbol in table.get_symbols():
         if not symbol.is_global():
             continue
-        if symbol.is_referenced():
-            reads.add(symbol.get_name())
+        name = symbol.get_name()
+        if symbol.is_referenced() or (symbol.is_declared_global() and name in augmented):
+            reads.add(name)
         if symbol.is_declared_global() and symbol.is_assigned():
-            writes.add(symbol.get_name())
+            writes.add(name)
     for child in table.get_children():
-        child_reads, child_writes = scope_globals(child)
+        child_reads, child_writes = scope_globals(child, augmented)
         reads |= child_reads
         writes |= child_writes
     return reads, writes
@@ -94,10 +99,13 @@ def scope_globals(table: symtable.SymbolTable) -> tuple[set[str], set[str]]:
 def nested_scope_globals(node: ast.AST) -> tuple[set[str], set[str]]:
     """Globals read/written by the bodies of the nested scopes directly inside `node`."""
     module_table = symtable.symtable(ast.unparse(node), "<cell>", "exec")
+    augmented = {
+        n.target.id for n in ast.walk(node) if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)
+    }
     reads: set[str] = set()
     writes: set[str] = set()
     for child in module_table.get_children():
-        child_reads, child_writes = scope_globals(child)
+        child_reads, child_writes = scope_globals(child, augmented)
         reads |= child_reads
         writes |= child_writes
     return reads, writes

@@ -1,0 +1,74 @@
+"""Command line: `python3 -m naaw_runtime run ...` and `python3 -m naaw_runtime serve ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import CellError, NaawError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python3 -m naaw_runtime",
+        description="Run a NaaW component once (run) or as a REST service (serve).",
+    )
+    parser.add_argument("--version", action="version", version=f"naaw_runtime {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,serve}")
+
+    run = commands.add_parser(
+        "run",
+        help="run the component once: inputs from a directory, outputs to a directory",
+        description="Run the component once. Exit 0 on success, 2 on bad input, 1 when the cell code raised.",
+    )
+    run.add_argument("--component", required=True, metavar="DIR", help="the component directory (component.json, cells.py, component.py)")
+    run.add_argument("--inputs", metavar="DIR", help="directory holding NAME.npy / NAME.json for each input")
+    run.add_argument("--outputs", required=True, metavar="DIR", help="directory to write NAME.npy / NAME.json for each output (created if missing)")
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a param value, parsed as JSON unless the param's type is str (repeatable); missing params take their defaults",
+    )
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the component over HTTP (GET /healthz, GET /spec, POST /run)",
+        description="Serve the component as a REST service until SIGTERM or SIGINT.",
+    )
+    serve.add_argument("--component", required=True, metavar="DIR", help="the component directory")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind; 0 lets the OS choose (default: 8080)")
+    serve.add_argument(
+        "--data-root",
+        default=".",
+        metavar="DIR",
+        help="request paths are resolved against this directory and must stay inside it (default: the working directory)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from .batch import run_batch
+
+            run_batch(args.component, args.inputs, args.outputs, args.param)
+            return 0
+        from .service import serve
+
+        return serve(args.component, args.host, args.port, args.data_root)
+    except CellError as exc:
+        print(exc.message, file=sys.stderr)
+        print(exc.details, file=sys.stderr)
+        return exc.exit_code
+    except NaawError as exc:
+        print(" ".join(exc.message.splitlines()), file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

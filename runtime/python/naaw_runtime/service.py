@@ -1,0 +1,265 @@
+"""`python3 -m naaw_runtime serve`: the component as a small REST service (GET /healthz, GET /spec, POST /run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from . import __version__
+from .errors import CellError, InputError, NaawError
+from .execute import Component, bind_params, check_input_names, execute, make_outputs_dir
+from .openapi import openapi_document
+from .values import loads_strict, read_value
+
+MAX_BODY_BYTES = 1024 * 1024
+# An oversized body up to this size is read and dropped before answering 413, so the client sees the answer
+# instead of a connection reset; anything larger is refused without reading it.
+MAX_DRAINED_BYTES = 16 * 1024 * 1024
+RUNS_DIR = Path(".naaw") / "runs"
+
+
+class RuntimeService:
+    """What the HTTP handler needs: the component, the confined data root and the OpenAPI document."""
+
+    def __init__(self, component: Component, data_root: str | Path):
+        self.component = component
+        self.data_root = os.path.realpath(data_root)
+        if not os.path.isdir(self.data_root):
+            raise InputError(f"--data-root {data_root} is not a directory")
+        self.openapi: dict[str, Any] = openapi_document(component.spec)
+
+    def resolve(self, given: Any, what: str) -> Path:
+        """A request path resolved against the data root; symlinks included, it must not leave the root."""
+        if not isinstance(given, str) or not given or "\0" in given:
+            raise InputError(f"{what} must be a path (a non-empty string), got {given!r}")
+        real = os.path.realpath(os.path.join(self.data_root, given))
+        if real != self.data_root and not real.startswith(self.data_root.rstrip(os.sep) + os.sep):
+            raise InputError(f"{what}: path '{given}' is outside the data root")
+        return Path(real)
+
+    def relative(self, path: Path) -> str:
+        return os.path.relpath(path, self.data_root)
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "component": self.component.name}
+
+    def describe(self) -> dict[str, Any]:
+        return {"component": self.component.spec.document, "openapi": self.openapi}
+
+    def run(self, request: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        spec = self.component.spec
+        if not isinstance(request, dict):
+            raise InputError('the request body must be a JSON object like {"inputs": {...}, "params": {...}}')
+        unknown = sorted(set(request) - {"inputs", "params", "outputs"})
+        if unknown:
+            raise InputError(f"unknown field '{unknown[0]}' in the request; expected inputs, params and outputs")
+        paths = request.get("inputs", {})
+        given_params = request.get("params", {})
+        if not isinstance(paths, dict):
+            raise InputError("'inputs' must be an object mapping each input name to a path")
+        if not isinstance(given_params, dict):
+            raise InputError("'params' must be an object mapping each param name to a value")
+        check_input_names(spec, list(paths))
+        params = bind_params(spec, given_params)
+        values = dict(params)
+        for variable in spec.inputs:
+            what = f"input '{variable.name}'"
+            if variable.name not in paths:
+                raise InputError(f"missing {what} ({variable.type}): give its path in \"inputs\"")
+            path = self.resolve(paths[variable.name], what)
+            values[variable.name] = read_value(path, what, variable.type, shown=paths[variable.name])
+        fresh = request.get("outputs") is None
+        outputs_dir = self._fresh_outputs_dir() if fresh else make_outputs_dir(
+            self.resolve(request["outputs"], "'outputs'"), shown=request["outputs"]
+        )
+        try:
+            written = execute(self.component, values, outputs_dir)
+        except BaseException:
+            if fresh:
+                _remove_if_empty(outputs_dir)
+            raise
+        types = {v.name: v.type for v in spec.outputs}
+        return {
+            "outputs": {name: {"path": self.relative(path), "type": types[name]} for name, path in written.items()},
+            "seconds": round(time.perf_counter() - started, 6),
+        }
+
+    def _fresh_outputs_dir(self) -> Path:
+        runs = make_outputs_dir(Path(self.data_root) / RUNS_DIR)
+        fresh = runs / f"{self.component.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        fresh.mkdir()
+        return fresh
+
+
+def _remove_if_empty(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError:
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = f"naaw_runtime/{__version__}"
+    timeout = 60  # seconds a client may take to send its request; it does not limit the cells' run time
+    service: RuntimeService  # set on the subclass made by make_server
+
+    def _routes(self) -> dict[str, tuple[str, Callable[[], Any]]]:
+        return {
+            "/healthz": ("GET", self.service.health),
+            "/spec": ("GET", self.service.describe),
+            "/run": ("POST", lambda: self.service.run(self._read_json_body())),
+        }
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def _dispatch(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        headers: dict[str, str] = {}
+        try:
+            route = self._routes().get(path)
+            if route is None:
+                raise NaawError(f"no such path {path}; this service answers GET /healthz, GET /spec and POST /run", 404)
+            allowed, answer = route
+            if method != allowed:
+                raise NaawError(f"{method} is not allowed on {path}; use {allowed}", 405, headers={"Allow": allowed})
+            status, body = 200, answer()
+        except CellError as exc:
+            self.log_message("%s", exc.message)
+            sys.stderr.write(exc.details + "\n")
+            status, body = exc.status, {"error": exc.message, "cell": exc.cell, "line": exc.line}
+        except NaawError as exc:
+            status, body, headers = exc.status, {"error": exc.message}, exc.headers
+        except Exception as exc:
+            traceback.print_exc()
+            status, body = 500, {"error": f"internal error in naaw_runtime: {type(exc).__name__}: {exc}"}
+        self._send_json(status, body, headers, include_body=method != "HEAD")
+
+    def _read_json_body(self) -> Any:
+        if self.headers.get("Transfer-Encoding"):
+            raise NaawError("send the request body with a Content-Length; chunked bodies are not supported", 411)
+        declared = self.headers.get("Content-Length")
+        if declared is None:
+            raise NaawError("POST /run needs a Content-Length header", 411)
+        try:
+            length = int(declared)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            raise InputError(f"invalid Content-Length {declared!r}") from None
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            if length <= MAX_DRAINED_BYTES:
+                self._discard(length)
+            raise NaawError(
+                f"the request body is {length} bytes, over the limit of {MAX_BODY_BYTES} bytes (1 MiB); "
+                "pass data as files under the data root and send their paths",
+                413,
+            )
+        raw = self.rfile.read(length)
+        if len(raw) < length:
+            raise InputError(f"the request body ended after {len(raw)} of {length} bytes")
+        try:
+            return loads_strict(raw)
+        except ValueError as exc:
+            raise InputError(f"malformed JSON in the request body: {exc}") from None
+
+    def _discard(self, length: int) -> None:
+        remaining = length
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 65536))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+
+    def _send_json(self, status: int, body: Any, headers: dict[str, str], include_body: bool = True) -> None:
+        data = json.dumps(body).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if include_body:
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client went away; nothing left to tell it
+
+
+class RuntimeServer(ThreadingHTTPServer):
+    daemon_threads = False
+    block_on_close = True  # server_close() waits for runs in flight, so SIGTERM does not cut an output short
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks up the host's FQDN, which can stall on a machine without DNS.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
+def make_server(component: Component, host: str, port: int, data_root: str | Path) -> RuntimeServer:
+    service = RuntimeService(component, data_root)
+    handler = type("Handler", (_Handler,), {"service": service})
+    server_class = RuntimeServer
+    if ":" in host:
+        server_class = type("RuntimeServer6", (RuntimeServer,), {"address_family": socket.AF_INET6})
+    try:
+        server = server_class((host, port), handler)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    service.openapi = openapi_document(component.spec, server_url=url_of(server))
+    return server
+
+
+def url_of(server: RuntimeServer) -> str:
+    host, port = server.server_address[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(component_dir: str, host: str, port: int, data_root: str) -> int:
+    """Serve until SIGTERM or SIGINT, then stop cleanly and return exit code 0."""
+    component = Component.load(component_dir)
+    server = make_server(component, host, port, data_root)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker = threading.Thread(target=server.serve_forever, name="naaw-http", daemon=True)
+    worker.start()
+    print(f"naaw_runtime: serving {component.name} on {url_of(server)}", flush=True)
+    while not stop.wait(1.0):
+        pass
+    server.shutdown()
+    server.server_close()
+    worker.join()
+    print(f"naaw_runtime: stopped serving {component.name}", file=sys.stderr, flush=True)
+    return 0
