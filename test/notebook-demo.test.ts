@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pythonExecutable } from "../src/python/interpreter";
 
 const ROOT = path.resolve(__dirname, "..");
 const NOTEBOOK = path.join(ROOT, "notebooks", "lidar.ipynb");
@@ -385,11 +386,11 @@ function run(cmd: string, args: string[], cwd: string): string {
 }
 
 function py<T>(cwd: string, ...args: string[]): T {
-  return JSON.parse(run("python3", ["-c", PY, ...args], cwd)) as T;
+  return JSON.parse(run(pythonExecutable(), ["-c", PY, ...args], cwd)) as T;
 }
 
 function generate(out: string, ...extra: string[]): void {
-  run("python3", [GENERATOR, "--out", out, ...extra], path.dirname(out));
+  run(pythonExecutable(), [GENERATOR, "--out", out, ...extra], path.dirname(out));
 }
 
 interface NotebookCell {

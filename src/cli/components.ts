@@ -26,19 +26,26 @@ export function catalogJson(entries: readonly CatalogEntry[]): unknown {
   };
 }
 
+/** One table per notebook: a component a row. */
 function catalogTable(entries: readonly CatalogEntry[]): string {
   const values = (list: readonly { name: string; type: string }[]): string => list.map((v) => `${v.name}: ${v.type}`).join(", ") || "-";
-  const rows = entries.map(({ spec, hash }) => [
-    spec.name,
-    spec.notebook,
-    spec.cells.join(","),
-    values(spec.inputs),
-    values(spec.outputs),
-    spec.params.map((p) => `${p.name}: ${p.type} = ${pythonLiteral(p.default, p.type)}`).join(", ") || "-",
-    spec.requirements.join(", "),
-    hash.slice(0, 12),
-  ]);
-  return formatTable(["COMPONENT", "NOTEBOOK", "CELLS", "INPUTS", "OUTPUTS", "PARAMS", "REQUIREMENTS", "HASH"], rows);
+  const notebooks = [...new Set(entries.map((e) => e.spec.notebook))];
+  return notebooks
+    .map((notebook) => {
+      const rows = entries
+        .filter((e) => e.spec.notebook === notebook)
+        .map(({ spec, hash }) => [
+          spec.name,
+          spec.cells.join(","),
+          values(spec.inputs),
+          values(spec.outputs),
+          spec.params.map((p) => `${p.name}: ${p.type} = ${pythonLiteral(p.default, p.type)}`).join(", ") || "-",
+          spec.requirements.join(", "),
+          hash.slice(0, 12),
+        ]);
+      return `${notebook}\n` + formatTable(["COMPONENT", "CELLS", "INPUTS", "OUTPUTS", "PARAMS", "REQUIREMENTS", "HASH"], rows);
+    })
+    .join("\n");
 }
 
 export function componentsCommand(): Command {
