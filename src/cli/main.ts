@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { buildCommand } from "./build";
 import { componentsCommand } from "./components";
 import { serveCommand } from "./serve";
+import { validateCommand } from "./validate";
 
 export function program(): Command {
   return new Command("naaw")
@@ -10,7 +11,8 @@ export function program(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .addCommand(componentsCommand())
     .addCommand(buildCommand())
-    .addCommand(serveCommand());
+    .addCommand(serveCommand())
+    .addCommand(validateCommand());
 }
 
 export function main(argv: readonly string[]): void {
