@@ -1,6 +1,7 @@
 import { spawn } from "child_process";
 import { Command, InvalidArgumentError } from "commander";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { selectEntries } from "../containerize/catalog";
 import { writeBuildContext } from "../containerize/context";
@@ -49,7 +50,14 @@ export function serveCommand(): Command {
         };
         process.on("SIGINT", forward);
         process.on("SIGTERM", forward);
-        const code = await new Promise<number>((resolve) => child.on("exit", (status, signal) => resolve(status ?? (signal ? 0 : 1))));
+        // Stopped by the signal we forwarded: a clean stop. Killed by anything else: 128 + signal, as a shell reports it.
+        const code = await new Promise<number>((resolve) =>
+          child.on("exit", (status, signal) => {
+            if (status !== null) resolve(status);
+            else if (signal === "SIGINT" || signal === "SIGTERM") resolve(0);
+            else resolve(128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
+          }),
+        );
         process.off("SIGINT", forward);
         process.off("SIGTERM", forward);
         process.exitCode = code;
