@@ -71,7 +71,7 @@ class SpecBuilder {
       const reference = parseReference(part.expression);
       if (!reference) {
         this.error(`'\${{ ${part.expression} }}' is not a reference; use \${{ params.NAME }}, \${{ steps.ID.outputs.NAME }} or \${{ item }}`, at);
-        return { kind: "literal", value, at };
+        return { kind: "invalid", text: value, at };
       }
       parsed.push(reference);
     }

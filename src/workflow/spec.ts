@@ -16,7 +16,9 @@ export type Reference =
 export type Binding =
   | { readonly kind: "literal"; readonly value: unknown; readonly at: Position }
   | { readonly kind: "reference"; readonly reference: Reference; readonly text: string; readonly at: Position }
-  | { readonly kind: "template"; readonly parts: readonly (string | Reference)[]; readonly text: string; readonly at: Position };
+  | { readonly kind: "template"; readonly parts: readonly (string | Reference)[]; readonly text: string; readonly at: Position }
+  /** A `${{ … }}` that is not a reference: already reported, bound to nothing. */
+  | { readonly kind: "invalid"; readonly text: string; readonly at: Position };
 
 export interface ParamDeclaration {
   readonly name: string;

@@ -207,6 +207,7 @@ export class WorkflowValidator {
 
   /** Check: a foreach iterates over a reference to a list. */
   private checkForeach(group: ForeachSpec): Omit<GraphForeach, "steps"> | undefined {
+    if (group.foreach.kind === "invalid") return undefined;
     if (group.foreach.kind !== "reference") {
       this.error(`foreach '${group.id}' must be a single reference to a list, like \${{ steps.split.outputs.tiles }}`, group.foreach.at);
       return undefined;
@@ -232,6 +233,8 @@ export class WorkflowValidator {
     switch (binding.kind) {
       case "literal":
         return literalType(binding.value);
+      case "invalid":
+        return undefined;
       case "reference": {
         const resolved = this.referenceType(binding.reference, from, binding.at);
         if (resolved?.dependency) dependencies.add(resolved.dependency);
