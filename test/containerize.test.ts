@@ -261,7 +261,9 @@ describe("build contexts: the files of a component", function () {
       assert.ok(install < user, "requirements are installed before dropping root");
       assert.ok(!lines.slice(user + 1).some((l) => /^USER /.test(l)), "no later USER switches back");
       assert.match(dockerfile, /^HEALTHCHECK .*\n\s+CMD .*\/healthz/m);
-      assert.ok(lines.includes('ENTRYPOINT ["python3", "-m", "naaw_runtime"]'));
+      // No ENTRYPOINT, so engines can give the full batch command (cwltool never overrides one).
+      assert.ok(!lines.some((l) => l.startsWith("ENTRYPOINT")));
+      assert.match(dockerfile, /^CMD \["python3", "-m", "naaw_runtime", "serve", "--component", "\/app\/component", "--host", "0\.0\.0\.0"/m);
     }
   });
 

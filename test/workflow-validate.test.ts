@@ -111,6 +111,14 @@ describe("naaw validate: every error class, at its line and column", () => {
       "name: t\nparams:\n  n: {type: int, default: 3}\nsteps:\n  - id: each\n    foreach: ${{ params.n }}\n    steps:\n      - id: load\n        uses: lidar/load\n        with:\n          tile: ${{ item }}\n",
       ["w.yaml:6:14: error: foreach 'each' iterates over ${{ params.n }}, which is int, not a list"],
     ],
+    [
+      "a fan-in list of arrays into a notebook component",
+      "name: t\nsteps:\n  - id: split\n    uses: builtin/split\n    with: {input: x.las}\n  - id: tiles\n    foreach: ${{ steps.split.outputs.tiles }}\n    steps:\n      - id: load\n        uses: lidar/load\n        with: {tile: \"${{ item }}\"}\n  - id: neighbors\n    uses: lidar/neighbors\n    with:\n      points: ${{ steps.load.outputs.points }}\n      bounds: ${{ steps.load.outputs.points }}\n",
+      [
+        "w.yaml:15:15: error: step 'neighbors': input 'points' is ndarray, but ${{ steps.load.outputs.points }} is list[ndarray]",
+        "w.yaml:16:15: error: step 'neighbors': ${{ steps.load.outputs.points }} is a list of arrays (one per item), which a notebook component cannot take as one input",
+      ],
+    ],
     ["item outside a foreach", BASE.replace("${{ params.tile }}", "${{ item }}"), ["w.yaml:9:13: error: ${{ item }} is only defined inside a foreach step's steps"]],
     [
       "a cycle, naming its steps",

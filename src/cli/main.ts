@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { buildCommand } from "./build";
 import { componentsCommand } from "./components";
+import { renderCommand } from "./render";
 import { serveCommand } from "./serve";
 import { validateCommand } from "./validate";
 
@@ -12,7 +13,8 @@ export function program(): Command {
     .addCommand(componentsCommand())
     .addCommand(buildCommand())
     .addCommand(serveCommand())
-    .addCommand(validateCommand());
+    .addCommand(validateCommand())
+    .addCommand(renderCommand());
 }
 
 export function main(argv: readonly string[]): void {

@@ -6,7 +6,7 @@ export const COMPONENT_UID = 10001;
 
 /**
  * A Dockerfile for a Debian-based Python image: requirements first (cached across code edits), a
- * non-root user, a health check against the service, and one entry point that serves or runs.
+ * non-root user, a health check against the service, and a default command that serves.
  */
 export function renderDockerfile(component: NotebookComponent, baseImage: string): string {
   return [
@@ -26,8 +26,9 @@ export function renderDockerfile(component: NotebookComponent, baseImage: string
     `EXPOSE ${SERVICE_PORT}`,
     "HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 \\",
     `    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${SERVICE_PORT}/healthz', timeout=4)"]`,
-    'ENTRYPOINT ["python3", "-m", "naaw_runtime"]',
-    `CMD ["serve", "--component", "/app/component", "--host", "0.0.0.0", "--port", "${SERVICE_PORT}", "--data-root", "/data"]`,
+    // No ENTRYPOINT: engines that give a full command (Argo's `command`, cwltool, which never
+    // overrides an ENTRYPOINT) run `python3 -m naaw_runtime run …`; a plain `docker run` serves.
+    `CMD ["python3", "-m", "naaw_runtime", "serve", "--component", "/app/component", "--host", "0.0.0.0", "--port", "${SERVICE_PORT}", "--data-root", "/data"]`,
     "",
   ].join("\n");
 }

@@ -285,6 +285,11 @@ export class WorkflowValidator {
         this.error(`step '${step.id}': ${what} '${name}' is ${slot.type}, but ${describe(binding)} is ${type}${hint}`, binding.at);
         continue;
       }
+      if (!component.builtin && type === "list[ndarray]") {
+        // A component input is one file; a list of arrays is many. Only a built-in (merge) takes it.
+        this.error(`step '${step.id}': ${describe(binding)} is a list of arrays (one per item), which a notebook component cannot take as one input; mosaic it with builtin/merge, or read it inside the foreach`, binding.at);
+        continue;
+      }
       bindings.push({ name, slot: input ? "input" : "param", binding, type });
     }
     if (component) {

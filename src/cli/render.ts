@@ -1,0 +1,82 @@
+import { Command, Option } from "commander";
+import * as fs from "fs";
+import * as path from "path";
+import { writeBuildContext } from "../containerize/context";
+import { PYTHON_PACKAGES_DIR, pythonExecutable } from "../python/interpreter";
+import { compileWorkflow } from "../workflow/compile";
+import { DEFAULT_REGISTRY, RENDER_TARGETS, RenderOptions, RenderTarget, renderWorkflow } from "../workflow/render";
+import { WorkflowGraph } from "../workflow/validate";
+import { printDiagnostics, runAction, UsageError } from "./output";
+import { workflowCatalog } from "./validate";
+
+interface RenderCliOptions {
+  readonly to: RenderTarget;
+  readonly out?: string;
+  readonly template?: boolean;
+  readonly docker: boolean;
+  readonly registry: string;
+  readonly contexts: string;
+  readonly notebooks?: string;
+}
+
+/** Writes via a temporary file and a rename, so a failed write leaves the previous file whole. */
+export function writeFileAtomic(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const temporary = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(temporary, text);
+  fs.renameSync(temporary, file);
+}
+
+/** `--no-docker` CWL runs components from local build contexts: write them for the steps used. */
+function localRuntime(graph: WorkflowGraph, contextsDir: string): NonNullable<RenderOptions["noDocker"]> {
+  const absolute = path.resolve(contextsDir);
+  for (const step of graph.steps) {
+    const entry = step.component.entry;
+    if (entry) writeBuildContext(path.join(absolute, entry.spec.name), entry.context);
+  }
+  return {
+    contextsDir: absolute,
+    pythonPath: PYTHON_PACKAGES_DIR,
+    python: pythonExecutable(),
+    naawCommand: [process.execPath, path.resolve(__dirname, "..", "..", "bin", "naaw.js")],
+  };
+}
+
+export function renderCommand(): Command {
+  return new Command("render")
+    .description("render a validated workflow for an engine: an Argo Workflow, a CWL workflow, or a Mermaid picture")
+    .argument("<workflow>", "the workflow YAML file")
+    .addOption(new Option("--to <target>", "what to render").choices(RENDER_TARGETS).makeOptionMandatory())
+    .option("-o, --out <file>", "write to this file instead of stdout")
+    .option("--template", "argo: a WorkflowTemplate instead of a Workflow")
+    .option("--no-docker", "cwl: run components with the local runtime instead of their images")
+    .option("--registry <prefix>", "image prefix of the components", DEFAULT_REGISTRY)
+    .option("--contexts <dir>", "cwl --no-docker: where the components' build contexts are written", path.join(".naaw", "contexts"))
+    .option("--notebooks <dir>", "where `uses: <notebook>/<component>` finds <notebook>.ipynb (default: notebooks/ beside workflows/)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npx naaw render workflows/lidar.yaml --to argo --out lidar.argo.yaml && argo submit lidar.argo.yaml\n" +
+        "  npx naaw render workflows/lidar.yaml --to cwl --no-docker --out lidar.cwl && cwltool --no-container lidar.cwl\n" +
+        "  npx naaw render workflows/lidar.yaml --to mermaid",
+    )
+    .action((workflow: string, options: RenderCliOptions) =>
+      runAction(() => {
+        const { graph, diagnostics } = compileWorkflow(workflow, workflowCatalog(workflow, options.notebooks));
+        printDiagnostics(diagnostics);
+        if (!graph) {
+          process.exitCode = 1;
+          return;
+        }
+        const rendering = renderWorkflow(graph, options.to, {
+          registry: options.registry,
+          template: options.template,
+          ...(options.to === "cwl" && !options.docker ? { noDocker: localRuntime(graph, options.contexts) } : {}),
+        });
+        if (rendering.problems.length > 0) {
+          throw new UsageError(`cannot render ${workflow} for ${options.to}:\n${rendering.problems.join("\n")}`);
+        }
+        if (options.out) writeFileAtomic(options.out, rendering.text);
+        else process.stdout.write(rendering.text);
+      }),
+    );
+}

@@ -1,0 +1,52 @@
+import * as path from "path";
+import { renderArgoYaml } from "./argo";
+import { renderCwlYaml } from "./cwl";
+import { renderMermaidMarkdown } from "./mermaid";
+import { WorkflowGraph } from "./validate";
+
+/** Image prefix of rendered manifests when none is given: `naaw/<component>:<hash>`. */
+export const DEFAULT_REGISTRY = "naaw";
+
+export const RENDER_TARGETS = ["argo", "cwl", "mermaid"] as const;
+export type RenderTarget = (typeof RENDER_TARGETS)[number];
+
+export interface RenderOptions {
+  /** Image prefix: `<registry>/<component>:<hash>`. @default "naaw" */
+  readonly registry?: string;
+  /** Argo: a WorkflowTemplate instead of a Workflow. */
+  readonly template?: boolean;
+  /** CWL: run components through the local runtime instead of Docker (absolute paths below). */
+  readonly noDocker?: { readonly contextsDir: string; readonly pythonPath: string; readonly python: string; readonly naawCommand: readonly string[] };
+}
+
+export interface Rendering {
+  readonly text: string;
+  /** What the target cannot express; the text must not be used when this is not empty. */
+  readonly problems: readonly string[];
+}
+
+/** One engine's rendering of the typed DAG; pure, so the same graph always gives the same bytes. */
+export function renderWorkflow(graph: WorkflowGraph, target: RenderTarget, options: RenderOptions = {}): Rendering {
+  const registry = options.registry ?? DEFAULT_REGISTRY;
+  switch (target) {
+    case "argo":
+      return renderArgoYaml(graph, { registry, template: options.template });
+    case "cwl":
+      return renderCwlYaml(graph, {
+        registry,
+        ...(options.noDocker ? { noDocker: true, ...options.noDocker } : {}),
+      });
+    case "mermaid":
+      return { text: renderMermaidMarkdown(graph), problems: [] };
+  }
+}
+
+/** The renderings of a workflow committed under `workflows/rendered/`, by file name. */
+export function committedRenderings(graph: WorkflowGraph): Map<string, Rendering> {
+  const stem = path.basename(graph.spec.file).replace(/\.ya?ml$/, "");
+  return new Map<string, Rendering>([
+    [`${stem}.argo.yaml`, renderWorkflow(graph, "argo")],
+    [`${stem}.cwl`, renderWorkflow(graph, "cwl")],
+    [`${stem}.md`, renderWorkflow(graph, "mermaid")],
+  ]);
+}
