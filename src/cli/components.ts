@@ -10,19 +10,13 @@ interface ComponentsOptions {
   readonly baseImage: string;
 }
 
-/** The `--json` shape other tools rely on. */
+/** The `--json` shape other tools rely on: the spec without its source map, plus the image hash. */
 export function catalogJson(entries: readonly CatalogEntry[]): unknown {
   return {
-    components: entries.map(({ spec, hash }) => ({
-      name: spec.name,
-      notebook: spec.notebook,
-      cells: spec.cells,
-      inputs: spec.inputs.map(({ name, type }) => ({ name, type })),
-      outputs: spec.outputs.map(({ name, type }) => ({ name, type })),
-      params: spec.params.map(({ name, type, default: d }) => ({ name, type, default: d })),
-      requirements: spec.requirements,
-      hash,
-    })),
+    components: entries.map(({ spec, hash }) => {
+      const { sourceMap: _sourceMap, ...shown } = spec;
+      return { ...shown, hash };
+    }),
   };
 }
 

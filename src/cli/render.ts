@@ -3,11 +3,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { writeBuildContext } from "../containerize/context";
 import { PYTHON_PACKAGES_DIR, pythonExecutable } from "../python/interpreter";
-import { compileWorkflow } from "../workflow/compile";
 import { DEFAULT_REGISTRY, RENDER_TARGETS, RenderOptions, RenderTarget, renderWorkflow } from "../workflow/render";
 import { WorkflowGraph } from "../workflow/validate";
-import { printDiagnostics, runAction, UsageError } from "./output";
-import { workflowCatalog } from "./validate";
+import { runAction, UsageError } from "./output";
+import { compileOrReport } from "./validate";
 
 interface RenderCliOptions {
   readonly to: RenderTarget;
@@ -61,12 +60,8 @@ export function renderCommand(): Command {
     )
     .action((workflow: string, options: RenderCliOptions) =>
       runAction(() => {
-        const { graph, diagnostics } = compileWorkflow(workflow, workflowCatalog(workflow, options.notebooks));
-        printDiagnostics(diagnostics);
-        if (!graph) {
-          process.exitCode = 1;
-          return;
-        }
+        const { graph } = compileOrReport(workflow, options.notebooks);
+        if (!graph) return;
         const rendering = renderWorkflow(graph, options.to, {
           registry: options.registry,
           template: options.template,

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { WorkflowCatalog } from "../workflow/catalog";
-import { compileWorkflow } from "../workflow/compile";
+import { CompiledWorkflow, compileWorkflow } from "../workflow/compile";
 import { printDiagnostics, runAction } from "./output";
 
 interface ValidateOptions {
@@ -12,6 +12,14 @@ export function workflowCatalog(workflow: string, notebooks: string | undefined)
   return notebooks ? new WorkflowCatalog(notebooks) : WorkflowCatalog.forWorkflow(workflow);
 }
 
+/** Compiles a workflow and prints its diagnostics; no graph (and exit code 1) when it has errors. */
+export function compileOrReport(workflow: string, notebooks: string | undefined): CompiledWorkflow {
+  const compiled = compileWorkflow(workflow, workflowCatalog(workflow, notebooks));
+  printDiagnostics(compiled.diagnostics);
+  if (!compiled.graph) process.exitCode = 1;
+  return compiled;
+}
+
 export function validateCommand(): Command {
   return new Command("validate")
     .description("check a workflow: schema, components, bindings, references, types and cycles, every problem at once")
@@ -20,12 +28,8 @@ export function validateCommand(): Command {
     .addHelpText("after", "\nExample:\n  npx naaw validate workflows/lidar.yaml")
     .action((workflow: string, options: ValidateOptions) =>
       runAction(() => {
-        const { graph, diagnostics } = compileWorkflow(workflow, workflowCatalog(workflow, options.notebooks));
-        printDiagnostics(diagnostics);
-        if (!graph) {
-          process.exitCode = 1;
-          return;
-        }
+        const { graph, diagnostics } = compileOrReport(workflow, options.notebooks);
+        if (!graph) return;
         const warnings = diagnostics.filter((d) => d.severity === "warning").length;
         const fanOut = graph.foreach.length;
         process.stdout.write(

@@ -3,7 +3,7 @@ import * as path from "path";
 import { Diagnostic, DiagnosticError, hasErrors } from "../diagnostics";
 import { analyzeNotebook, NotebookAnalysisResult, NotebookComponent } from "../notebook/analyzeNotebook";
 import { readNotebook } from "../notebook/notebook";
-import { BuildContext, componentSpec, contextHash, renderBuildContext } from "./context";
+import { BuildContext, contextHash, renderBuildContext } from "./context";
 import { ComponentSpec, ImageOptions } from "./spec";
 
 /** One component of the catalog: its spec, its build context and the context's hash. */
@@ -46,8 +46,8 @@ export function displayPath(file: string): string {
 
 function entriesOf(analysis: NotebookAnalysisResult, options: ImageOptions): CatalogEntry[] {
   return analysis.components.map((component) => {
-    const context = renderBuildContext(analysis, component, options);
-    return { spec: componentSpec(analysis, component), component, context, hash: contextHash(context) };
+    const { context, spec } = renderBuildContext(analysis, component, options);
+    return { spec, component, context, hash: contextHash(context) };
   });
 }
 

@@ -30,8 +30,7 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";
 }
 
-export function componentSpec(analysis: NotebookAnalysisResult, component: NotebookComponent): ComponentSpec {
-  const { sourceMap } = renderCellsModule(analysis, component);
+function specOf(component: NotebookComponent, sourceMap: ComponentSpec["sourceMap"]): ComponentSpec {
   return {
     name: component.name,
     notebook: component.notebook,
@@ -44,19 +43,27 @@ export function componentSpec(analysis: NotebookAnalysisResult, component: Noteb
   };
 }
 
-/** Everything `docker build` needs for one component; the same notebook gives the same bytes. */
-export function renderBuildContext(analysis: NotebookAnalysisResult, component: NotebookComponent, options: ImageOptions = {}): BuildContext {
+/**
+ * Everything `docker build` needs for one component, and the spec it carries; the same notebook
+ * gives the same bytes.
+ */
+export function renderBuildContext(
+  analysis: NotebookAnalysisResult,
+  component: NotebookComponent,
+  options: ImageOptions = {},
+): { readonly context: BuildContext; readonly spec: ComponentSpec } {
   const cells = renderCellsModule(analysis, component);
+  const spec = specOf(component, cells.sourceMap);
   const files = new Map<string, string>([
     [".dockerignore", DOCKERIGNORE],
     ["Dockerfile", renderDockerfile(component, options.baseImage ?? DEFAULT_BASE_IMAGE)],
     ["cells.py", cells.text],
-    ["component.json", stableJson(componentSpec(analysis, component))],
+    ["component.json", stableJson(spec)],
     ["component.py", renderComponentModule(component)],
     ["requirements.txt", component.requirements.join("\n") + "\n"],
     ...readRuntime(),
   ]);
-  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { context: new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), spec };
 }
 
 /** sha256 over every path and content of the context: the image's identity and its tag. */
