@@ -36,7 +36,7 @@ import { GraphForeach, GraphStep, ResolvedBinding, WorkflowGraph } from "./valid
  * `"abc"`, so a param bound to it unwraps it with the expression `jsonpath(…, '$')`).
  *
  * Built-ins that read or write files, not values (split's input and tiles, merge's out), exchange
- * them through the artifact repository too: see BUILTIN_FILES.
+ * them through the artifact repository too: see `files` in src/workflow/builtins.ts.
  *
  * A value of type `any` has no fixed file name (.npy or .json), so it is reported as a problem.
  */
@@ -143,32 +143,15 @@ const STEP_PARAM = "naaw-step";
 /** Input parameter of a foreach group's DAG template: the current element of the list. */
 const ITEM_PARAM = "item";
 
-/**
- * Built-ins whose params or outputs name files rather than values: on a cluster those files travel
- * through the artifact repository. This is the contract of `naaw builtin` (embedded-runner issue):
- * - `fetch`: the param is a key (a file or a prefix) in the artifact repository; the template
- *   downloads it to /tmp/naaw/files/<param> and passes that path to the built-in instead.
- * - `store`: the param is a key in the artifact repository; the built-in gets /tmp/naaw/files/<param>
- *   and the directory it writes there is uploaded to that key.
- * - `fileLists`: a list output whose elements are ids (file stems); the built-in writes element
- *   `<id>` as `<outputs>/<output>/<id><ext>` for each of the extensions (the first is the file, the
- *   others its sidecars: split writes `tiles/<id>.npy` and `tiles/<id>.json`, as the CWL rendering
- *   also expects), uploaded under `<workflow>/<step>/<output>-files/`. A step in a foreach over that
- *   list which binds `${{ item }}` to a param P gets only that item's files, at
- *   /tmp/naaw/files/P/P<ext>, and as P's value the path of the first: one pod downloads one tile,
- *   and `Path(tile).with_suffix(".json")` is its sidecar.
+/*
+ * How Argo carries a built-in's files (ComponentInterface.files) through the artifact repository:
+ * a `fetch` param is a key (a file or a prefix), downloaded to /tmp/naaw/files/<param>, whose path
+ * the built-in gets instead; a `store` param is a key that the directory the built-in writes at
+ * /tmp/naaw/files/<param> is uploaded to; a `fileLists` output is uploaded under
+ * `<workflow>/<step>/<output>-files/`, and a step in a foreach over it that binds `${{ item }}` to a
+ * param P gets only that item's files, at /tmp/naaw/files/P/P<ext>, and as P's value the path of
+ * the first: one pod downloads one tile, and `Path(tile).with_suffix(".json")` is its sidecar.
  */
-interface BuiltinFiles {
-  readonly fetch?: readonly string[];
-  readonly store?: readonly string[];
-  readonly fileLists?: Readonly<Record<string, readonly string[]>>;
-}
-
-const BUILTIN_FILES: Readonly<Record<string, BuiltinFiles>> = {
-  "builtin/split": { fetch: ["input"], fileLists: { tiles: [".npy", ".json"] } },
-  "builtin/merge": { store: ["out"] },
-};
-
 const CONTAINER_SECURITY = {
   allowPrivilegeEscalation: false,
   capabilities: { drop: ["ALL"] },
@@ -341,7 +324,7 @@ class ArgoRenderer {
   private containerTemplate(plan: TemplatePlan): ArgoTemplate {
     const c = plan.component;
     const first = plan.steps[0];
-    const files = (c.builtin && BUILTIN_FILES[c.uses]) || {};
+    const files = c.files ?? {};
     const fetch = new Set(files.fetch ?? []);
     const store = new Set(files.store ?? []);
 
@@ -525,7 +508,7 @@ class ArgoRenderer {
     if (!group || binding.binding.kind !== "reference" || binding.binding.reference.kind !== "item" || group.over.kind !== "step") return undefined;
     const producer = this.steps.get(group.over.step);
     if (!producer || producer.foreach !== undefined) return undefined;
-    const extensions = BUILTIN_FILES[producer.component.uses]?.fileLists?.[group.over.output];
+    const extensions = producer.component.files?.fileLists?.[group.over.output];
     if (!extensions) return undefined;
     const params = this.fileParams.get(step.id) ?? new Map<string, readonly string[]>();
     params.set(binding.name, extensions);

@@ -18,6 +18,7 @@ export const BUILTINS: Readonly<Record<string, ComponentInterface>> = {
       { name: "crs", type: "str", required: false, default: "" },
     ],
     outputs: [{ name: "tiles", type: "list[str]" }],
+    files: { fetch: ["input"], fileLists: { tiles: [".npy", ".json"] } },
   },
   "builtin/merge": {
     uses: "builtin/merge",
@@ -33,5 +34,6 @@ export const BUILTINS: Readonly<Record<string, ComponentInterface>> = {
       { name: "crs", type: "str", required: false, default: "" },
     ],
     outputs: [{ name: "files", type: "list[str]" }],
+    files: { store: ["out"] },
   },
 };

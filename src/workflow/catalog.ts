@@ -18,6 +18,22 @@ export interface ComponentInterface {
   readonly outputs: readonly { readonly name: string; readonly type: WorkflowType }[];
   /** The catalog entry (spec, build context, hash) of a notebook component. */
   readonly entry?: CatalogEntry;
+  /** Built-ins only: which params and outputs are files rather than values (engines move them). */
+  readonly files?: BuiltinFiles;
+}
+
+/**
+ * The values of a built-in that are files, which each engine carries its own way:
+ * - `fetch`: the param names an input file, directory or glob the step reads;
+ * - `store`: the param names a directory the step writes its results to;
+ * - `fileLists`: a `list[str]` output whose elements are ids (file stems); element `<id>` is written
+ *   as `<outputs>/<output>/<id><ext>` for each extension (the first the file, the others its
+ *   sidecars: split writes `tiles/<id>.npy` and `tiles/<id>.json`).
+ */
+export interface BuiltinFiles {
+  readonly fetch?: readonly string[];
+  readonly store?: readonly string[];
+  readonly fileLists?: Readonly<Record<string, readonly string[]>>;
 }
 
 export type Lookup = { readonly found: ComponentInterface } | { readonly problem: string };

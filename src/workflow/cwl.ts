@@ -96,11 +96,20 @@ const JSON_LIST_TOOL = {
   expression: '${ return { "items": JSON.parse(inputs.list.contents) }; }',
 };
 
-/** Built-in outputs of type list[str] that name files: they are file arrays in CWL. */
-const BUILTIN_FILE_LISTS: Readonly<Record<string, Readonly<Record<string, { glob: string; secondaryFiles?: readonly object[] }>>>> = {
-  "builtin/split": { tiles: { glob: "outputs/tiles/*.npy", secondaryFiles: [{ pattern: "^.json", required: true }] } },
-  "builtin/merge": { files: { glob: "outputs/files/*" } },
-};
+/**
+ * A built-in's `list[str]` output names files: in CWL it is a File array collected from
+ * `outputs/NAME/`, its elements with their sidecars where ComponentInterface.files lists them.
+ */
+function builtinFileList(component: ComponentInterface, output: string): { glob: string; secondaryFiles?: readonly object[] } | undefined {
+  if (!component.builtin || component.outputs.find((o) => o.name === output)?.type !== "list[str]") return undefined;
+  const extensions = component.files?.fileLists?.[output];
+  if (!extensions) return { glob: `outputs/${output}/*` };
+  const [file, ...sidecars] = extensions;
+  return {
+    glob: `outputs/${output}/*${file}`,
+    ...(sidecars.length > 0 ? { secondaryFiles: sidecars.map((ext) => ({ pattern: `^${ext}`, required: true })) } : {}),
+  };
+}
 
 /** How a value is carried between CWL steps. */
 type Carrier =
@@ -351,7 +360,7 @@ class CwlRenderer {
   }
 
   private outputCarrier(step: GraphStep, output: string): Carrier {
-    const fileList = BUILTIN_FILE_LISTS[step.component.uses]?.[output];
+    const fileList = builtinFileList(step.component, output);
     if (fileList) return { kind: "array", of: { kind: "path", ...(fileList.secondaryFiles ? { secondaryFiles: [SIDECAR] } : {}) } };
     const type = step.component.outputs.find((o) => o.name === output)?.type ?? "any";
     return { kind: "value", type };
@@ -696,7 +705,7 @@ class CwlRenderer {
     const outputs: Record<string, object> = {};
     for (const output of component.outputs) {
       const id = this.outputId(component, output.name);
-      const fileList = component.builtin ? BUILTIN_FILE_LISTS[component.uses]?.[output.name] : undefined;
+      const fileList = builtinFileList(component, output.name);
       if (fileList) {
         outputs[id] = {
           type: { type: "array", items: "File" },
