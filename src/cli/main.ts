@@ -1,7 +1,9 @@
 import { Command } from "commander";
 import { buildCommand } from "./build";
+import { builtinCommand } from "./builtin";
 import { componentsCommand } from "./components";
 import { renderCommand } from "./render";
+import { runCommand } from "./run";
 import { serveCommand } from "./serve";
 import { validateCommand } from "./validate";
 
@@ -14,7 +16,9 @@ export function program(): Command {
     .addCommand(buildCommand())
     .addCommand(serveCommand())
     .addCommand(validateCommand())
-    .addCommand(renderCommand());
+    .addCommand(renderCommand())
+    .addCommand(runCommand())
+    .addCommand(builtinCommand());
 }
 
 export function main(argv: readonly string[]): void {

@@ -1,16 +1,11 @@
 import { spawn } from "child_process";
 import { Command, InvalidArgumentError } from "commander";
-import * as fs from "fs";
 import * as os from "os";
-import * as path from "path";
 import { selectEntries } from "../containerize/catalog";
-import { writeBuildContext } from "../containerize/context";
+import { localContextDir } from "../containerize/context";
 import { pythonEnv, pythonExecutable } from "../python/interpreter";
 import { addCatalogOptions, catalogFor, CatalogOptions } from "./catalogOptions";
 import { runAction } from "./output";
-
-/** Where `serve` keeps the contexts it runs, one per component hash. */
-export const SERVE_CACHE_DIR = path.join(".naaw", "components");
 
 interface ServeOptions extends CatalogOptions {
   readonly port: number;
@@ -41,8 +36,7 @@ export function serveCommand(): Command {
     .action((component: string, options: ServeOptions) =>
       runAction(async () => {
         const [entry] = selectEntries(catalogFor(options.notebook, options.baseImage), [component]);
-        const dir = path.join(SERVE_CACHE_DIR, `${entry.spec.name}-${entry.hash.slice(0, 12)}`);
-        if (!fs.existsSync(path.join(dir, "component.json"))) writeBuildContext(dir, entry.context);
+        const dir = localContextDir(entry.spec.name, entry.hash, entry.context);
         const args = ["-m", "naaw_runtime", "serve", "--component", dir, "--host", options.host, "--port", String(options.port), "--data-root", options.dataRoot];
         const child = spawn(pythonExecutable(), args, { stdio: "inherit", env: pythonEnv() });
         const forward = (signal: NodeJS.Signals): void => {

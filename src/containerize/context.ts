@@ -101,3 +101,16 @@ export function writeBuildContext(dir: string, context: BuildContext): void {
     throw error;
   }
 }
+
+/** Where `serve` and `run` keep the contexts they run, one directory per component and hash. */
+export const LOCAL_CONTEXTS_DIR = path.join(".naaw", "components");
+
+/**
+ * The directory of a component's build context under `root`, written on first use. The name carries
+ * the content hash, so an edited notebook gets a new directory and an unchanged one is reused.
+ */
+export function localContextDir(name: string, hash: string, context: BuildContext, root = LOCAL_CONTEXTS_DIR): string {
+  const dir = path.join(root, `${name}-${hash.slice(0, 12)}`);
+  if (!fs.existsSync(path.join(dir, "component.json"))) writeBuildContext(dir, context);
+  return dir;
+}

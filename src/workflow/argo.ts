@@ -4,6 +4,7 @@ import { ComponentInterface } from "./catalog";
 import { toYaml } from "./emit";
 import { formatReference } from "./references";
 import { Position, Reference, WorkflowType } from "./spec";
+import { valueFileExtension } from "./types";
 import { GraphForeach, GraphStep, ResolvedBinding, WorkflowGraph } from "./validate";
 
 /*
@@ -187,10 +188,6 @@ function itemFileArtifact(param: string, ext: string): string {
   return `${param}-${ext.replace(/^\./, "")}`;
 }
 
-function fileExtension(type: WorkflowType): string {
-  return type === "ndarray" ? "npy" : "json";
-}
-
 /** A `list[T]` input of a built-in reads a fan-in as a directory of one file per item. */
 function isDirectoryInput(type: WorkflowType): boolean {
   return type.startsWith("list[");
@@ -335,7 +332,7 @@ class ArgoRenderer {
     // An `any` value has no fixed file name: it is left out (and reported by checkValueTypes).
     const inputArtifacts: ArgoArtifact[] = c.inputs.filter((i) => i.type !== "any").map((i) => ({
       name: i.name,
-      path: isDirectoryInput(i.type) ? `${INPUTS_DIR}/${i.name}` : `${INPUTS_DIR}/${i.name}.${fileExtension(i.type)}`,
+      path: isDirectoryInput(i.type) ? `${INPUTS_DIR}/${i.name}` : `${INPUTS_DIR}/${i.name}.${valueFileExtension(i.type)}`,
     }));
     for (const p of fetch) inputArtifacts.push({ name: `${p}-files`, path: `${FILES_DIR}/${p}`, s3: { key: `{{inputs.parameters.${p}}}` } });
     // Optional: only the tasks that bind the param to a file item pass these.
@@ -347,9 +344,9 @@ class ArgoRenderer {
     const keyOf = (output: string): string => `{{workflow.name}}/{{inputs.parameters.${STEP_PARAM}}}/${output}`;
     const outputArtifacts: ArgoArtifact[] = c.outputs.filter((o) => o.type !== "any").map((o) => ({
       name: o.name,
-      path: `${OUTPUTS_DIR}/${o.name}.${fileExtension(o.type)}`,
+      path: `${OUTPUTS_DIR}/${o.name}.${valueFileExtension(o.type)}`,
       archive: { none: {} },
-      s3: { key: `${keyOf(o.name)}/{{pod.name}}.${fileExtension(o.type)}` },
+      s3: { key: `${keyOf(o.name)}/{{pod.name}}.${valueFileExtension(o.type)}` },
     }));
     for (const o of Object.keys(files.fileLists ?? {})) {
       outputArtifacts.push({ name: `${o}-files`, path: `${OUTPUTS_DIR}/${o}`, archive: { none: {} }, s3: { key: `${keyOf(o)}-files` } });
@@ -604,7 +601,7 @@ class ArgoRenderer {
       this.problem(
         b.at,
         `${what} reads ${b.text}, the list over a foreach's items, but the component runtime reads ` +
-          `one file per input (${binding.name}.${fileExtension(declared)}); on Argo only built-ins (like builtin/merge) take a fan-in`,
+          `one file per input (${binding.name}.${valueFileExtension(declared)}); on Argo only built-ins (like builtin/merge) take a fan-in`,
       );
       return undefined;
     }

@@ -4,7 +4,7 @@ import { ComponentInterface } from "./catalog";
 import { toYaml } from "./emit";
 import { formatReference } from "./references";
 import { Binding, ParamDeclaration, Reference, WorkflowType } from "./spec";
-import { elementOf, isList } from "./types";
+import { elementOf, isList, valueFileExtension } from "./types";
 import { GraphForeach, GraphStep, ResolvedBinding, WorkflowGraph } from "./validate";
 
 /**
@@ -182,8 +182,7 @@ function plainCwlType(type: WorkflowType): unknown | undefined {
 
 /** The extension a value of a type is written with, or undefined for `any` (either). */
 function extensionOf(type: WorkflowType): "npy" | "json" | undefined {
-  if (type === "any") return undefined;
-  return type === "ndarray" ? "npy" : "json";
+  return type === "any" ? undefined : valueFileExtension(type);
 }
 
 /** Text for a CWL string that is interpolated: `$(`, `${` and `\` are literal. */

@@ -37,3 +37,8 @@ export function literalType(value: unknown): WorkflowType {
   if (Array.isArray(value)) return "list";
   return "dict";
 }
+
+/** The file a value of this type crosses a step boundary as: `.npy` for arrays, `.json` for the rest. */
+export function valueFileExtension(type: WorkflowType): "npy" | "json" {
+  return type === "ndarray" ? "npy" : "json";
+}

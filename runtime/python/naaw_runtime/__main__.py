@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="request paths are resolved against this directory and must stay inside it (default: the working directory)",
     )
+    serve.add_argument(
+        "--stop-on-stdin-eof",
+        action="store_true",
+        help="stop when standard input closes: a supervising process (naaw run) holds the other end, so the service "
+        "never outlives it, even when it is killed",
+    )
     return parser
 
 
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from .service import serve
 
-        return serve(args.component, args.host, args.port, args.data_root)
+        return serve(args.component, args.host, args.port, args.data_root, args.stop_on_stdin_eof)
     except CellError as exc:
         print(exc.message, file=sys.stderr)
         print(exc.details, file=sys.stderr)

@@ -241,18 +241,29 @@ def make_server(component: Component, host: str, port: int, data_root: str | Pat
     return server
 
 
+def _stop_at_eof(stop: threading.Event) -> None:
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    except OSError:
+        pass
+    stop.set()
+
+
 def url_of(server: RuntimeServer) -> str:
     host, port = server.server_address[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def serve(component_dir: str, host: str, port: int, data_root: str) -> int:
-    """Serve until SIGTERM or SIGINT, then stop cleanly and return exit code 0."""
+def serve(component_dir: str, host: str, port: int, data_root: str, stop_on_stdin_eof: bool = False) -> int:
+    """Serve until SIGTERM or SIGINT (or, if asked, until stdin closes), then stop cleanly and return 0."""
     component = Component.load(component_dir)
     server = make_server(component, host, port, data_root)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if stop_on_stdin_eof:
+        threading.Thread(target=_stop_at_eof, args=(stop,), name="naaw-stdin", daemon=True).start()
     worker = threading.Thread(target=server.serve_forever, name="naaw-http", daemon=True)
     worker.start()
     print(f"naaw_runtime: serving {component.name} on {url_of(server)}", flush=True)

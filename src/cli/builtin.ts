@@ -1,0 +1,102 @@
+import { Command } from "commander";
+import * as fs from "fs";
+import * as path from "path";
+import { LidarInputError } from "../lidar/errors";
+import { MergeInputError } from "../lidar/merge";
+import { BUILTIN_STEPS } from "../local/builtinSteps";
+import { formatCount } from "../local/progress";
+import { fileValue, listValue, StepValue, ValueBindingError } from "../local/values";
+import { BUILTINS } from "../workflow/builtins";
+import { ComponentInterface } from "../workflow/catalog";
+import { isList, valueFileExtension } from "../workflow/types";
+import { ParamValueError, resolveParams } from "../local/params";
+import { runAction, UsageError } from "./output";
+
+interface BuiltinOptions {
+  readonly outputs: string;
+  readonly inputs?: string;
+  readonly input: string[];
+  readonly param: string[];
+}
+
+const collect = (value: string, all: string[]): string[] => [...all, value];
+
+/**
+ * An input of a built-in from the command line: `--input NAME=PATH` (repeatable, in order; how CWL
+ * passes each file of a list), else `<inputs>/NAME/` (its files in name order; how Argo delivers a
+ * fan-in) or `<inputs>/NAME.<ext>`.
+ */
+function inputValue(component: ComponentInterface, name: string, type: string, options: BuiltinOptions): StepValue | undefined {
+  const given = options.input.filter((i) => i.startsWith(`${name}=`)).map((i) => fileValue(i.slice(name.length + 1)));
+  if (given.length > 0) return isList(type as never) ? listValue(given) : given[0];
+  if (!options.inputs) return undefined;
+  const dir = path.join(options.inputs, name);
+  if (fs.existsSync(dir) && fs.statSync(dir).isDirectory()) {
+    return listValue(fs.readdirSync(dir).filter((f) => !f.startsWith(".")).sort().map((f) => fileValue(path.join(dir, f))));
+  }
+  const single = path.join(options.inputs, `${name}.${valueFileExtension(type as never)}`);
+  if (fs.existsSync(single)) return isList(type as never) ? listValue([fileValue(single)]) : fileValue(single);
+  throw new UsageError(`builtin/${component.name}: input '${name}' is neither ${dir}/ nor ${single}`, 2);
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, JSON.stringify(value, null, 1) + "\n");
+  fs.renameSync(temp, file);
+}
+
+export function builtinCommand(): Command {
+  return new Command("builtin")
+    .description("run a built-in step once, as Argo and CWL do: split (LAS/LAZ → tiles) or merge (tile rasters → GeoTIFFs)")
+    .argument("<name>", `the built-in: ${Object.values(BUILTINS).map((b) => b.name).join(", ")}`)
+    .requiredOption("--outputs <dir>", "directory for the step's outputs (split: tiles/<id>.npy + .json and tiles.json; merge: files.json)")
+    .option("--inputs <dir>", "directory holding each input as NAME/ (a list, files in name order) or NAME.<ext>")
+    .option("--input <name=path>", "one file of an input (repeatable; in order for a list)", collect, [])
+    .option("--param <name=value>", "a param value, read as YAML unless the param is a str (repeatable)", collect, [])
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npx naaw builtin split --param input=data/lidar --param tile_size=500 --outputs /tmp/split\n" +
+        "  npx naaw builtin merge --input rasters=a/raster.npy --input raster_infos=a/raster_info.json --param out=out --outputs /tmp/merge",
+    )
+    .action((name: string, options: BuiltinOptions) =>
+      runAction(async () => {
+        const component = BUILTINS[`builtin/${name}`];
+        const step = BUILTIN_STEPS[name];
+        if (!component || !step) throw new UsageError(`no built-in '${name}'; the built-ins are ${Object.keys(BUILTIN_STEPS).join(", ")}`, 2);
+        let params: Record<string, unknown>;
+        try {
+          const declarations = component.params.map((p) => ({ name: p.name, type: p.type as never, default: p.default, at: { line: 0, column: 0 } as never }));
+          params = resolveParams(declarations, options.param, `builtin/${name}`);
+        } catch (error) {
+          if (error instanceof ParamValueError) throw new UsageError(error.message.replace(/--set /g, "--param "), 2);
+          throw error;
+        }
+        const inputs: Record<string, StepValue> = {};
+        for (const input of component.inputs) {
+          const value = inputValue(component, input.name, input.type, options);
+          if (value === undefined) throw new UsageError(`builtin/${name}: missing input '${input.name}': give --input ${input.name}=PATH or --inputs DIR`, 2);
+          inputs[input.name] = value;
+        }
+        fs.mkdirSync(options.outputs, { recursive: true });
+        let lastReport = 0;
+        const onProgress = (done: number, total: number): void => {
+          const now = performance.now();
+          if (now - lastReport < 1000 && done < total) return;
+          lastReport = now;
+          process.stderr.write(`${name}: ${formatCount(done)} of ${formatCount(total)} points read\n`);
+        };
+        let produced: Record<string, StepValue>;
+        try {
+          produced = await step.run({ params, inputs, staging: options.outputs, onProgress });
+        } catch (error) {
+          if (error instanceof LidarInputError || error instanceof MergeInputError || error instanceof ValueBindingError) throw new UsageError(error.message, 2);
+          throw error;
+        }
+        // Each output as <outputs>/<name>.json: a file list as its ids (file stems), as Argo's withParam wants them.
+        for (const [output, value] of Object.entries(produced)) {
+          const json = value.kind === "list" ? value.items.map((item) => (item.kind === "file" ? path.basename(item.path).replace(/\.[^.]+$/, "") : null)) : value.kind === "value" ? value.value : value.path;
+          writeJsonAtomic(path.join(options.outputs, `${output}.json`), json);
+        }
+      }),
+    );
+}

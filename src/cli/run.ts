@@ -1,0 +1,133 @@
+import { Command, InvalidArgumentError } from "commander";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { DEFAULT_CACHE_DIR } from "../local/cache";
+import { ParamValueError, resolveParams } from "../local/params";
+import { formatCount, formatSeconds, RunProgress } from "../local/progress";
+import { writeReport } from "../local/report";
+import { LocalRunner, RunResult, StepFailure } from "../local/runner";
+import { filesOf } from "../local/values";
+import { WorkflowGraph } from "../workflow/validate";
+import { runAction, UsageError } from "./output";
+import { compileOrReport } from "./validate";
+
+interface RunCommandOptions {
+  readonly set: string[];
+  readonly out?: string;
+  readonly workers: number;
+  readonly cache: boolean;
+  readonly cacheDir: string;
+  readonly notebooks?: string;
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError("expected a whole number of workers from 1 to 256");
+  return n;
+}
+
+/** The GeoTIFFs the run's merge steps wrote, by feature name. */
+function rastersOf(graph: WorkflowGraph, result: RunResult): { feature: string; path: string }[] {
+  return graph.steps
+    .filter((s) => s.component.uses === "builtin/merge")
+    .flatMap((s) => {
+      const files = result.outputs.get(s.id)?.files;
+      if (!files) return [];
+      const paths = files.kind === "value" && Array.isArray(files.value) ? (files.value as string[]) : filesOf(files);
+      return paths.map((p) => ({ feature: path.basename(p).replace(/\.tiff?$/i, ""), path: p }));
+    });
+}
+
+function summary(workflow: string, result: RunResult, workers: number, rasters: readonly { path: string }[], report: string): string {
+  const ran = result.timings.filter((t) => !t.cached).length;
+  const cached = result.timings.length - ran;
+  const rate = result.points > 0 && result.seconds > 0 ? `, ${formatCount(result.points / result.seconds)} points/s` : "";
+  const lines = [
+    `${workflow}: done in ${formatSeconds(result.seconds)} with ${workers} worker${workers === 1 ? "" : "s"}: ${result.items} tile${result.items === 1 ? "" : "s"}, ${formatCount(result.points)} points${rate}`,
+    `steps: ${ran} run, ${cached} from the cache; ${result.servicesStarted} component service${result.servicesStarted === 1 ? "" : "s"} started and stopped`,
+    ...rasters.map((r) => `  ${path.relative(process.cwd(), r.path) || r.path}`),
+    `report: ${path.relative(process.cwd(), report) || report}`,
+  ];
+  return lines.join("\n") + "\n";
+}
+
+export function runCommand(): Command {
+  return new Command("run")
+    .description("run a workflow on this machine: components as local services, foreach items in parallel, results cached")
+    .argument("<workflow>", "the workflow YAML file")
+    .option("--set <name=value>", "a workflow param (repeatable); values other than str are read as YAML: 10, 2.5, [1, 3]", (v: string, all: string[]) => [...all, v], [])
+    .option("--out <dir>", "the run's output directory (the workflow's `out` param when it has one; default: its default)")
+    .option("-w, --workers <n>", "steps in flight at once", parseWorkers, os.availableParallelism())
+    .option("--no-cache", "run every step again (and keep nothing for later runs)")
+    .option("--cache-dir <dir>", "where finished steps are kept between runs", DEFAULT_CACHE_DIR)
+    .option("--notebooks <dir>", "where `uses: <notebook>/<component>` finds <notebook>.ipynb (default: notebooks/ beside workflows/)")
+    .addHelpText("after", "\nExamples:\n  npx naaw run workflows/lidar.yaml\n  npx naaw run workflows/lidar.yaml --set input=data/lidar/*.laz --set tile_size=250 --out out/ahn --workers 2")
+    .action((workflow: string, options: RunCommandOptions) =>
+      runAction(async () => {
+        const { graph } = compileOrReport(workflow, options.notebooks);
+        if (!graph) return;
+        let params: Record<string, unknown>;
+        try {
+          const settings = [...options.set];
+          const declaresOut = graph.params.some((p) => p.name === "out");
+          if (options.out !== undefined && declaresOut && !settings.some((s) => s.startsWith("out="))) settings.push(`out=${options.out}`);
+          params = resolveParams(graph.params, settings, workflow);
+        } catch (error) {
+          if (error instanceof ParamValueError) throw new UsageError(error.message, 2);
+          throw error;
+        }
+        const outDir = path.resolve(options.out ?? (typeof params.out === "string" ? params.out : "out"));
+        // --no-cache: a private cache for this run only, beside the real one (same file system: results move by rename).
+        const scratchParent = path.dirname(path.resolve(options.cacheDir));
+        if (!options.cache) fs.mkdirSync(scratchParent, { recursive: true });
+        const cacheDir = options.cache ? options.cacheDir : fs.mkdtempSync(path.join(scratchParent, "run-"));
+        const progress = new RunProgress();
+        const runner = new LocalRunner(graph, { workers: options.workers, cacheDir, useCache: options.cache, params, events: progress });
+        const onSignal = (signal: NodeJS.Signals): void => {
+          progress.stopBar();
+          runner.abort();
+          if (!options.cache) fs.rmSync(cacheDir, { recursive: true, force: true });
+          process.stderr.write(`naaw: stopped by ${signal}; finished steps are kept in ${options.cache ? cacheDir : "nothing (--no-cache)"}: run again to resume\n`);
+          process.exit(128 + (os.constants.signals[signal] ?? 0));
+        };
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        let result: RunResult;
+        try {
+          result = await runner.run();
+        } catch (error) {
+          progress.stopBar();
+          if (error instanceof StepFailure) {
+            const kept = options.cache ? "; finished steps are kept in the cache: fix the problem and run again to resume" : "";
+            throw new UsageError(`${error.message}${kept}`, error.badInput ? 2 : 1);
+          }
+          throw error;
+        } finally {
+          progress.stopBar();
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+          if (!options.cache) fs.rmSync(cacheDir, { recursive: true, force: true });
+        }
+        const rasters = rastersOf(graph, result);
+        fs.mkdirSync(outDir, { recursive: true });
+        const report = path.join(outDir, "report.html");
+        await writeReport(report, {
+          workflow: graph.spec.name,
+          graph,
+          rasters,
+          steps: result.timings,
+          summary: {
+            points: result.points,
+            tiles: result.items,
+            seconds: result.seconds,
+            workers: options.workers,
+            cachedSteps: result.timings.filter((t) => t.cached).length,
+            ranSteps: result.timings.filter((t) => !t.cached).length,
+            params,
+          },
+        });
+        process.stdout.write(summary(workflow, result, options.workers, rasters, report));
+      }),
+    );
+}

@@ -1,0 +1,278 @@
+import { ChildProcess, spawn } from "child_process";
+import * as http from "http";
+import { pythonEnv, pythonExecutable } from "../python/interpreter";
+
+/** How long a service may take to say where it listens and answer /healthz. */
+const START_TIMEOUT_MS = 30_000;
+/** How long a stopping service may take to finish its run in flight before it is killed. */
+const STOP_GRACE_MS = 5_000;
+
+/** A component's answer to `POST /run`. */
+export interface RunAnswer {
+  readonly outputs: Readonly<Record<string, { readonly path: string; readonly type: string }>>;
+  readonly seconds: number;
+}
+
+/** A failed `POST /run`: `status` 400 means bad input (retrying will not help), 500 a failure of the cells. */
+export class ServiceCallError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly cell?: number,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+
+  /** Whether running the same request again can succeed. */
+  get retryable(): boolean {
+    return this.status !== 400 && this.status !== 404 && this.status !== 413;
+  }
+}
+
+/** What a pool needs to start one component's service. */
+export interface ServiceDefinition {
+  readonly name: string;
+  /** The component's build context directory. */
+  readonly componentDir: string;
+}
+
+/**
+ * One `python3 -m naaw_runtime serve` process on 127.0.0.1 and an any-free port. Its stdin is a pipe
+ * from this process: when naaw exits, even killed, the pipe closes and the service stops itself.
+ */
+class ServiceProcess {
+  private exited = false;
+  private exitWaiters: (() => void)[] = [];
+  private readonly stderrTail: string[] = [];
+
+  private constructor(
+    readonly definition: ServiceDefinition,
+    private readonly child: ChildProcess,
+    readonly url: URL,
+  ) {}
+
+  static async start(definition: ServiceDefinition, dataRoot: string, agent: http.Agent): Promise<ServiceProcess> {
+    const args = ["-m", "naaw_runtime", "serve", "--component", definition.componentDir, "--host", "127.0.0.1", "--port", "0", "--data-root", dataRoot, "--stop-on-stdin-eof"];
+    const child = spawn(pythonExecutable(), args, { stdio: ["pipe", "pipe", "pipe"], env: pythonEnv() });
+    const stderr: string[] = [];
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => {
+      stderr.push(text);
+      if (stderr.length > 50) stderr.shift();
+    });
+    const url = await new Promise<URL>((resolve, reject) => {
+      let buffered = "";
+      const timer = setTimeout(() => fail(`did not start within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        child.kill("SIGKILL");
+        const detail = stderr.join("").trim().split("\n").slice(-3).join(" | ");
+        reject(new Error(`the service of component '${definition.name}' ${why}${detail ? `: ${detail}` : ""}`));
+      };
+      child.on("error", (error) => fail(`could not be started (${error.message})`));
+      child.on("exit", (code, signal) => fail(`exited before it was ready (${signal ?? `exit code ${code}`})`));
+      child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+        buffered += text;
+        const match = /serving \S+ on (http:\/\/127\.0\.0\.1:\d+)/.exec(buffered);
+        if (match) {
+          clearTimeout(timer);
+          child.removeAllListeners("exit");
+          child.removeAllListeners("error");
+          resolve(new URL(match[1]!));
+        }
+      });
+    });
+    child.stdout!.resume();
+    const service = new ServiceProcess(definition, child, url);
+    service.stderrTail.push(...stderr);
+    child.stderr!.on("data", (text: string) => {
+      service.stderrTail.push(text);
+      if (service.stderrTail.length > 50) service.stderrTail.shift();
+    });
+    child.on("exit", () => {
+      service.exited = true;
+      for (const wake of service.exitWaiters.splice(0)) wake();
+    });
+    const health = await requestJson(agent, new URL("/healthz", url), "GET");
+    if (health.status !== 200) {
+      await service.stop();
+      throw new Error(`the service of component '${definition.name}' failed its health check (HTTP ${health.status})`);
+    }
+    return service;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** The last lines the service wrote to stderr (the traceback of a failed run). */
+  recentErrors(): string {
+    return this.stderrTail.join("");
+  }
+
+  async run(agent: http.Agent, body: unknown): Promise<RunAnswer> {
+    let answer: { status: number; json: unknown };
+    try {
+      answer = await requestJson(agent, new URL("/run", this.url), "POST", body);
+    } catch (error) {
+      throw new ServiceCallError(`the service of component '${this.definition.name}' failed: ${(error as Error).message}`, 503);
+    }
+    if (answer.status === 200) return answer.json as RunAnswer;
+    const problem = (answer.json ?? {}) as { error?: string; cell?: number; line?: number };
+    throw new ServiceCallError(problem.error ?? `HTTP ${answer.status}`, answer.status, problem.cell ?? undefined, problem.line ?? undefined);
+  }
+
+  /** SIGTERM (the service finishes its run in flight), SIGKILL after a grace period. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+    this.child.kill("SIGTERM");
+    this.child.stdin?.destroy();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Immediately, for a process that is exiting (no time to wait). */
+  killNow(): void {
+    if (!this.exited) this.child.kill("SIGKILL");
+  }
+}
+
+function requestJson(agent: http.Agent, url: URL, method: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      { method, agent, headers: payload ? { "Content-Type": "application/json", "Content-Length": payload.length } : {} },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          try {
+            resolve({ status: response.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
+          } catch {
+            reject(new Error(`HTTP ${response.statusCode}: not JSON: ${text.slice(0, 200)}`));
+          }
+        });
+        response.on("error", reject);
+      },
+    );
+    request.on("error", reject);
+    request.end(payload);
+  });
+}
+
+/** A service instance lent to one caller at a time. */
+export interface ServiceLease {
+  run(body: unknown): Promise<RunAnswer>;
+  /** The last lines the service wrote to stderr. */
+  recentErrors(): string;
+  release(): void;
+}
+
+/**
+ * The running component services of one run: up to `perComponent` processes for each component,
+ * started on first use, reused across tiles (a Python process runs one request at a time, so each
+ * concurrent call gets its own process), and all stopped by `stopAll`.
+ */
+export class ServicePool {
+  private readonly agent = new http.Agent({ keepAlive: true });
+  private readonly idle = new Map<string, ServiceProcess[]>();
+  private readonly all: ServiceProcess[] = [];
+  private readonly starting = new Map<string, number>();
+  private readonly waiters = new Map<string, ((service: ServiceProcess) => void)[]>();
+  private stopped = false;
+  /** Services started, for the summary. */
+  startedCount = 0;
+
+  constructor(
+    private readonly dataRoot: string,
+    private readonly perComponent: number,
+  ) {}
+
+  async acquire(definition: ServiceDefinition): Promise<ServiceLease> {
+    if (this.stopped) throw new Error("the run is stopping");
+    const key = definition.componentDir;
+    const idle = this.idle.get(key) ?? [];
+    let service: ServiceProcess | undefined;
+    while (!service && idle.length > 0) {
+      const candidate = idle.pop()!;
+      if (candidate.alive) service = candidate;
+    }
+    if (!service) {
+      const running = this.all.filter((s) => s.definition.componentDir === key && s.alive).length + (this.starting.get(key) ?? 0);
+      if (running < this.perComponent) {
+        this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
+        try {
+          service = await ServiceProcess.start(definition, this.dataRoot, this.agent);
+        } finally {
+          this.starting.set(key, (this.starting.get(key) ?? 1) - 1);
+        }
+        this.startedCount += 1;
+        this.all.push(service);
+        if (this.stopped) {
+          await service.stop();
+          throw new Error("the run is stopping");
+        }
+      } else {
+        service = await new Promise<ServiceProcess>((resolve) => {
+          const list = this.waiters.get(key) ?? [];
+          list.push(resolve);
+          this.waiters.set(key, list);
+        });
+      }
+    }
+    return this.lease(service);
+  }
+
+  private lease(service: ServiceProcess): ServiceLease {
+    let released = false;
+    return {
+      run: (body) => service.run(this.agent, body),
+      recentErrors: () => service.recentErrors(),
+      release: () => {
+        if (released) return;
+        released = true;
+        const key = service.definition.componentDir;
+        const waiter = this.waiters.get(key)?.shift();
+        if (waiter && service.alive) waiter(service);
+        else if (service.alive) this.idle.set(key, [...(this.idle.get(key) ?? []), service]);
+        else if (waiter) {
+          // The process died: start a replacement for the waiting caller.
+          ServiceProcess.start(service.definition, this.dataRoot, this.agent).then(
+            (fresh) => {
+              this.all.push(fresh);
+              this.startedCount += 1;
+              waiter(fresh);
+            },
+            () => waiter(service),
+          );
+        }
+      },
+    };
+  }
+
+  /** Process ids of the running services (tests check that none is left). */
+  pids(): number[] {
+    return this.all.filter((s) => s.alive && s.pid !== undefined).map((s) => s.pid!);
+  }
+
+  async stopAll(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.all.map((s) => s.stop()));
+    this.agent.destroy();
+  }
+
+  /** For a process about to exit on a signal: no waiting. */
+  killAll(): void {
+    this.stopped = true;
+    for (const s of this.all) s.killNow();
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,215 @@
+// The embedded runner (src/local/) on a small notebook workflow: fan-out over items, real component
+// services on 127.0.0.1, the content-addressed cache, retries, failures that name the cell, and no
+// service left running afterwards.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ParamValueError, resolveParams } from "../src/local/params";
+import { LocalRunner, RunResult, StepFailure } from "../src/local/runner";
+import { StepValue } from "../src/local/values";
+import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
+import { compileWorkflow } from "../src/workflow/compile";
+import { WorkflowGraph } from "../src/workflow/validate";
+import { tempDir, writeNotebook } from "./helpers/notebooks";
+
+/** A project: notebook `tiny` (load → scale → stats, with a flaky step) and a workflow over params.files. */
+function writeProject(dir: string, workflowSteps: string): string {
+  fs.mkdirSync(path.join(dir, "notebooks"), { recursive: true });
+  fs.mkdirSync(path.join(dir, "workflows"), { recursive: true });
+  writeNotebook(
+    path.join(dir, "notebooks"),
+    [
+      { tags: ["parameters"], source: 'path = "a.npy"\nfactor = 2.0\nfail_first = 0\n' },
+      { tags: ["imports"], source: "from pathlib import Path\nimport numpy as np\n" },
+      { tags: ["component:load"], source: "arr: np.ndarray = np.load(path, allow_pickle=False)\n" },
+      {
+        tags: ["component:scale"],
+        source:
+          "attempts = Path(path + '.attempts')\n" +
+          "seen = int(attempts.read_text()) if attempts.exists() else 0\n" +
+          "attempts.write_text(str(seen + 1))\n" +
+          "if seen < fail_first:\n" +
+          "    raise RuntimeError(f'flaky: attempt {seen + 1}')\n" +
+          "if factor < 0:\n" +
+          "    raise ValueError('factor must not be negative')\n" +
+          "scaled: np.ndarray = arr * factor\n",
+      },
+      { tags: ["component:stats"], source: "total: float = float(scaled.sum())\n" },
+      { tags: ["skip"], source: "print(total)\n" },
+    ],
+    "tiny.ipynb",
+  );
+  const file = path.join(dir, "workflows", "tiny.yaml");
+  fs.writeFileSync(
+    file,
+    [
+      "name: tiny",
+      "params:",
+      "  files:",
+      "    type: list",
+      "  factor:",
+      "    type: float",
+      "    default: 2.0",
+      "  fail_first:",
+      "    type: int",
+      "    default: 0",
+      "steps:",
+      "  - id: items",
+      "    foreach: ${{ params.files }}",
+      "    steps:",
+      "      - id: load",
+      "        uses: tiny/load",
+      "        with:",
+      "          path: ${{ item }}",
+      "      - id: scale",
+      "        uses: tiny/scale",
+      "        with:",
+      "          arr: ${{ steps.load.outputs.arr }}",
+      "          path: ${{ item }}",
+      "          factor: ${{ params.factor }}",
+      "          fail_first: ${{ params.fail_first }}",
+      workflowSteps,
+      "      - id: stats",
+      "        uses: tiny/stats",
+      "        with:",
+      "          scaled: ${{ steps.scale.outputs.scaled }}",
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
+
+function writeArrays(dir: string, count: number): string[] {
+  const files = Array.from({ length: count }, (_, i) => path.join(dir, `a${i}.npy`));
+  const script = `import numpy as np, sys\nfor i, f in enumerate(sys.argv[1:]): np.save(f, np.arange(1, 5, dtype=np.float64) * (i + 1))`;
+  const result = spawnSync(pythonExecutable(), ["-c", script, ...files], { env: pythonEnv(), encoding: "utf8" });
+  assert.equal(result.status, 0, result.stderr);
+  return files;
+}
+
+function graphOf(file: string): WorkflowGraph {
+  const { graph, diagnostics } = compileWorkflow(file);
+  assert.ok(graph, diagnostics.map((d) => d.message).join("; "));
+  return graph;
+}
+
+function totals(result: RunResult, items: number): number[] {
+  return Array.from({ length: items }, (_, i) => {
+    const value = result.outputs.get(`stats#${i}`)!.total as StepValue & { kind: "file" };
+    return JSON.parse(fs.readFileSync(value.path, "utf8")) as number;
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("naaw run: the embedded runner", function () {
+  this.timeout(120_000);
+  let scratch: { dir: string; cleanup: () => void };
+  let workflow: string;
+  let files: string[];
+  let graph: WorkflowGraph;
+
+  before(() => {
+    scratch = tempDir("naaw-run-");
+    workflow = writeProject(scratch.dir, "        retry:\n          limit: 2\n          backoff: 0s");
+    files = writeArrays(scratch.dir, 5);
+    graph = graphOf(workflow);
+  });
+  after(() => scratch.cleanup());
+
+  function runner(options: { workers?: number; useCache?: boolean; params?: Record<string, unknown>; cache?: string } = {}): LocalRunner {
+    return new LocalRunner(graph, {
+      workers: options.workers ?? 2,
+      cacheDir: options.cache ?? path.join(scratch.dir, "cache"),
+      useCache: options.useCache ?? true,
+      params: { files, factor: 2.0, fail_first: 0, ...options.params },
+      contextsDir: path.join(scratch.dir, "contexts"),
+    });
+  }
+
+  it("runs every item through every step, in parallel, and stops every service it started", async () => {
+    const run = runner({ cache: path.join(scratch.dir, "cache-a") });
+    let peak = 0;
+    const watch = setInterval(() => (peak = Math.max(peak, run.servicePids().length)), 20);
+    const pids: number[] = [];
+    const sample = setInterval(() => pids.push(...run.servicePids()), 50);
+    const result = await run.run();
+    clearInterval(watch);
+    clearInterval(sample);
+    assert.deepEqual(totals(result, 5), [20, 40, 60, 80, 100]);
+    assert.equal(result.items, 5);
+    assert.equal(result.timings.length, 15);
+    assert.ok(result.timings.every((t) => !t.cached && t.attempts === 1));
+    // Two workers: at most two processes per component, reused across the items.
+    assert.ok(result.servicesStarted <= 6 && result.servicesStarted >= 3, `started ${result.servicesStarted}`);
+    assert.ok(pids.length > 0);
+    for (const pid of new Set(pids)) assert.ok(!alive(pid), `service ${pid} is still running`);
+  });
+
+  it("reuses finished steps from the cache, and redoes only what a changed param affects", async () => {
+    const cache = path.join(scratch.dir, "cache-b");
+    await runner({ cache }).run();
+    const again = await runner({ cache }).run();
+    assert.ok(again.timings.every((t) => t.cached), "a second run runs nothing");
+    assert.equal(again.servicesStarted, 0);
+    assert.deepEqual(totals(again, 5), [20, 40, 60, 80, 100]);
+
+    const changed = await runner({ cache, params: { factor: 3.0 } }).run();
+    const ran = changed.timings.filter((t) => !t.cached).map((t) => t.step).sort();
+    assert.deepEqual(ran, [...Array(5).fill("scale"), ...Array(5).fill("stats")], "load does not depend on factor");
+    assert.deepEqual(totals(changed, 5), [30, 60, 90, 120, 150]);
+
+    const fresh = await runner({ cache, useCache: false }).run();
+    assert.ok(fresh.timings.every((t) => !t.cached), "--no-cache runs everything");
+  });
+
+  it("retries a failing step as its retry says, then succeeds", async () => {
+    for (const f of files) fs.rmSync(`${f}.attempts`, { force: true });
+    const result = await runner({ cache: path.join(scratch.dir, "cache-c"), params: { fail_first: 1 } }).run();
+    const scale = result.timings.filter((t) => t.step === "scale");
+    assert.deepEqual(scale.map((t) => t.attempts), [2, 2, 2, 2, 2]);
+    assert.deepEqual(totals(result, 5), [20, 40, 60, 80, 100]);
+  });
+
+  it("names the step, the item, the notebook cell and line of a failure, after the retries; keeps what finished", async () => {
+    for (const f of files) fs.rmSync(`${f}.attempts`, { force: true });
+    const cache = path.join(scratch.dir, "cache-d");
+    const run = runner({ cache, params: { fail_first: 10 } });
+    await assert.rejects(run.run(), (error: unknown) => {
+      assert.ok(error instanceof StepFailure);
+      assert.match(error.message, /^step 'scale' \(tiny\/scale\) on a\d\.npy: component 'scale' failed at .*tiny\.ipynb cell 4, line 5: RuntimeError: flaky: attempt 3 \(after 3 attempts\)$/);
+      return true;
+    });
+    assert.deepEqual(run.servicePids(), []);
+    // The loads that finished are in the cache: a rerun that succeeds reuses them.
+    for (const f of files) fs.rmSync(`${f}.attempts`, { force: true });
+    const rerun = await runner({ cache }).run();
+    assert.ok(rerun.timings.some((t) => t.step === "load" && t.cached));
+  });
+
+  it("fails a step without retry at its first error", async () => {
+    const run = runner({ cache: path.join(scratch.dir, "cache-e"), params: { files: [path.join(scratch.dir, "missing.npy")] } });
+    await assert.rejects(run.run(), (error: unknown) => {
+      assert.ok(error instanceof StepFailure);
+      assert.match(error.message, /step 'load' .* on missing\.npy: component 'load' failed at .*cell 3, line 1: FileNotFoundError[^()]*$/);
+      return true;
+    });
+  });
+
+  it("parses --set values by the param's type, with one-line errors", () => {
+    const params = resolveParams(graph.params, ["files=[a.npy, b.npy]", "factor=3"], "tiny.yaml");
+    assert.deepEqual(params, { files: ["a.npy", "b.npy"], factor: 3, fail_first: 0 });
+    assert.throws(() => resolveParams(graph.params, ["factor=abc", "files=[]"], "tiny.yaml"), (e: unknown) => e instanceof ParamValueError && /param 'factor' is a float, but 'abc' is a str/.test(e.message));
+    assert.throws(() => resolveParams(graph.params, ["nope=1"], "tiny.yaml"), /has no param 'nope' \(its params: files, factor, fail_first\)/);
+    assert.throws(() => resolveParams(graph.params, [], "tiny.yaml"), /param 'files' of tiny.yaml has no default: give it with --set files=VALUE/);
+    assert.throws(() => resolveParams(graph.params, ["files"], "tiny.yaml"), /--set files: expected NAME=VALUE/);
+  });
+});
