@@ -185,7 +185,7 @@ describe("naaw run: the embedded runner", function () {
     const run = runner({ cache, params: { fail_first: 10 } });
     await assert.rejects(run.run(), (error: unknown) => {
       assert.ok(error instanceof StepFailure);
-      assert.match(error.message, /^step 'scale' \(tiny\/scale\) on a\d\.npy: component 'scale' failed at .*tiny\.ipynb cell 4, line 5: RuntimeError: flaky: attempt 3 \(after 3 attempts\)$/);
+      assert.match(error.message, /^step 'scale' \(tiny\/scale\) on a\d\.npy: component 'scale' failed at .*tiny\.ipynb cell 3, line 5: RuntimeError: flaky: attempt 3 \(after 3 attempts\)$/);
       return true;
     });
     assert.deepEqual(run.servicePids(), []);
@@ -199,7 +199,7 @@ describe("naaw run: the embedded runner", function () {
     const run = runner({ cache: path.join(scratch.dir, "cache-e"), params: { files: [path.join(scratch.dir, "missing.npy")] } });
     await assert.rejects(run.run(), (error: unknown) => {
       assert.ok(error instanceof StepFailure);
-      assert.match(error.message, /step 'load' .* on missing\.npy: component 'load' failed at .*cell 3, line 1: FileNotFoundError[^()]*$/);
+      assert.match(error.message, /step 'load' .* on missing\.npy: component 'load' failed at .*cell 2, line 1: FileNotFoundError[^()]*$/);
       return true;
     });
   });

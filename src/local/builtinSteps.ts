@@ -1,7 +1,6 @@
 import * as path from "path";
+import { LidarInputError } from "../lidar/errors";
 import { expandInputs } from "../lidar/inputs";
-import { mergeRasters } from "../lidar/merge";
-import { splitPointClouds } from "../lidar/split";
 import { fileValue, filesOf, listValue, plainValue, StepValue, ValueBindingError } from "./values";
 
 /**
@@ -9,6 +8,19 @@ import { fileValue, filesOf, listValue, plainValue, StepValue, ValueBindingError
  * component's content hash is of its own.
  */
 export const BUILTINS_REVISION = "1";
+
+/** Bad input to a built-in (a broken LAS file, tiles that do not fit together): running again will not help. */
+export class BuiltinInputError extends Error {}
+
+/** Runs a built-in's work, turning its input errors (instances of `inputErrors`) into BuiltinInputError. */
+async function reportingInputErrors<T>(inputErrors: readonly (abstract new (...args: never[]) => Error)[], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ValueBindingError || inputErrors.some((kind) => error instanceof kind)) throw new BuiltinInputError((error as Error).message);
+    throw error;
+  }
+}
 
 /** What a built-in step gets from the runner. */
 export interface BuiltinCall {
@@ -45,16 +57,24 @@ function number(params: Readonly<Record<string, unknown>>, name: string): number
 
 const split: BuiltinStep = {
   cacheable: true,
-  readFiles: (params) => expandInputs(text(params, "input")),
+  readFiles: (params) => {
+    try {
+      return expandInputs(text(params, "input"));
+    } catch (error) {
+      if (error instanceof LidarInputError || error instanceof ValueBindingError) throw new BuiltinInputError(error.message);
+      throw error;
+    }
+  },
   async run({ params, staging, onProgress }) {
-    const result = await splitPointClouds({
+    const { splitPointClouds } = await import("../lidar/split");
+    const result = await reportingInputErrors([LidarInputError], () => splitPointClouds({
       input: text(params, "input"),
       outDir: path.join(staging, "tiles"),
       tileSize: number(params, "tile_size"),
       cellSize: number(params, "cell_size"),
       crs: typeof params.crs === "string" ? params.crs : "",
       onProgress,
-    });
+    }));
     return { tiles: listValue(result.tiles.map((tile) => fileValue(tile.npy))) };
   },
 };
@@ -63,16 +83,20 @@ const merge: BuiltinStep = {
   cacheable: false,
   readFiles: () => [],
   async run({ params, inputs }) {
+    // Loaded on first use, like split: geotiff is a large module that other commands need not load.
+    const { mergeRasters, MergeInputError } = await import("../lidar/merge");
     const rasters = inputs.rasters ? filesOf(inputs.rasters) : [];
     const infos = inputs.raster_infos ? filesOf(inputs.raster_infos) : [];
     if (rasters.length !== infos.length) {
-      throw new ValueBindingError(`merge got ${rasters.length} rasters but ${infos.length} raster_infos; bind both to the same foreach step`);
+      throw new BuiltinInputError(`merge got ${rasters.length} rasters but ${infos.length} raster_infos; bind both to the same foreach step`);
     }
-    const result = await mergeRasters({
-      tiles: rasters.map((raster, i) => ({ raster, info: infos[i]! })),
-      outDir: text(params, "out"),
-      crs: typeof params.crs === "string" ? params.crs : "",
-    });
+    const result = await reportingInputErrors([MergeInputError], () =>
+      mergeRasters({
+        tiles: rasters.map((raster, i) => ({ raster, info: infos[i]! })),
+        outDir: text(params, "out"),
+        crs: typeof params.crs === "string" ? params.crs : "",
+      }),
+    );
     return { files: plainValue(result.files.map((file) => path.resolve(file))) };
   },
 };

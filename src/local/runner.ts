@@ -1,11 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { localContextDir } from "../containerize/context";
-import { LidarInputError } from "../lidar/errors";
-import { MergeInputError } from "../lidar/merge";
 import { Binding, Reference } from "../workflow/spec";
 import { GraphStep, WorkflowGraph } from "../workflow/validate";
-import { BUILTIN_STEPS, BUILTINS_REVISION } from "./builtinSteps";
+import { BUILTIN_STEPS, BuiltinInputError, BUILTINS_REVISION } from "./builtinSteps";
 import { cacheKey, fileFingerprint, StepCache } from "./cache";
 import { ServiceCallError, ServicePool } from "./services";
 import { Task, TaskGraph, taskKey } from "./taskGraph";
@@ -83,7 +81,14 @@ function backoffSeconds(text: string | undefined): number {
  */
 function isRetryable(error: unknown): boolean {
   if (error instanceof ServiceCallError) return error.retryable;
-  return !(error instanceof StepFailure || error instanceof ValueBindingError || error instanceof LidarInputError || error instanceof MergeInputError);
+  return !(error instanceof StepFailure || error instanceof ValueBindingError || error instanceof BuiltinInputError);
+}
+
+/** The items a foreach runs over: a list value's elements (a plain JSON list's too). */
+function itemsOf(value: StepValue): readonly StepValue[] {
+  if (value.kind === "list") return value.items;
+  if (value.kind === "value" && Array.isArray(value.value)) return value.value.map(plainValue);
+  return [value];
 }
 
 /** Points of a tile from its JSON sidecar (`<stem>.json`), 0 when it has none. */
@@ -142,8 +147,7 @@ export class LocalRunner {
     try {
       for (;;) {
         for (const group of tasks.takeGroupsToExpand()) {
-          const over = this.resolveReference(group.over, undefined);
-          const items = over.kind === "list" ? over.items : [over];
+          const items = itemsOf(this.resolveReference(group.over, undefined));
           this.items.set(group.id, items);
           const points = items.map(pointsOfItem);
           this.itemPoints.set(group.id, points);

@@ -69,19 +69,21 @@ class ServiceProcess {
         const detail = stderr.join("").trim().split("\n").slice(-3).join(" | ");
         reject(new Error(`the service of component '${definition.name}' ${why}${detail ? `: ${detail}` : ""}`));
       };
-      child.on("error", (error) => fail(`could not be started (${error.message})`));
-      child.on("exit", (code, signal) => fail(`exited before it was ready (${signal ?? `exit code ${code}`})`));
-      child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+      const onError = (error: Error): void => fail(`could not be started (${error.message})`);
+      const onExit = (code: number | null, signal: string | null): void => fail(`exited before it was ready (${signal ?? `exit code ${code}`})`);
+      const onData = (text: string): void => {
         buffered += text;
         const match = /serving \S+ on (http:\/\/127\.0\.0\.1:\d+)/.exec(buffered);
-        if (match) {
-          clearTimeout(timer);
-          child.removeAllListeners("exit");
-          child.removeAllListeners("error");
-          resolve(new URL(match[1]!));
-        }
-      });
+        if (!match) return;
+        clearTimeout(timer);
+        child.off("error", onError).off("exit", onExit);
+        child.stdout!.off("data", onData);
+        resolve(new URL(match[1]!));
+      };
+      child.on("error", onError).on("exit", onExit);
+      child.stdout!.setEncoding("utf8").on("data", onData);
     });
+    // What the cells print is not needed: drain it so the pipe never fills.
     child.stdout!.resume();
     const service = new ServiceProcess(definition, child, url);
     service.stderrTail.push(...stderr);

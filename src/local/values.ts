@@ -102,6 +102,7 @@ export function loadValue(stored: unknown, entryDir: string): StepValue {
 export function describeValue(value: StepValue): string {
   if (value.kind === "file") return path.basename(value.path);
   if (value.kind === "list") return `a list of ${value.items.length}`;
+  if (typeof value.value === "string" && value.value.includes("/")) return path.basename(value.value);
   const text = JSON.stringify(value.value) ?? String(value.value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

@@ -1,0 +1,143 @@
+/**
+ * A PNG preview of a raster for the run report: colour-mapped (viridis-like) between the 2nd and
+ * 98th percentile of its finite values, empty (NaN) cells transparent, resized so it is neither
+ * huge nor a speck.
+ */
+import * as fs from "fs";
+import { PNG } from "pngjs";
+import { decodeFloat32GeoTiff, Float32Raster } from "../lidar/geotiff";
+
+export type Rgb = readonly [number, number, number];
+
+/** Control points of the colormap (dark purple → blue → green → yellow), evenly spaced over [0, 1]. */
+export const COLORMAP_STOPS: readonly Rgb[] = [
+  [68, 1, 84],
+  [72, 40, 120],
+  [62, 73, 137],
+  [49, 104, 142],
+  [38, 130, 142],
+  [31, 158, 137],
+  [53, 183, 121],
+  [110, 206, 88],
+  [253, 231, 37],
+];
+
+/** The RGBA of an empty cell. */
+export const NAN_RGBA: readonly [number, number, number, number] = [0, 0, 0, 0];
+
+const MAX_SIDE = 1024;
+/** Tiny rasters are enlarged by a whole factor until their long side reaches this. */
+const MIN_SIDE = 256;
+const LOW_PERCENTILE = 2;
+const HIGH_PERCENTILE = 98;
+const MAX_PERCENTILE_SAMPLE = 1 << 17;
+
+export interface RasterPreview {
+  readonly png: Buffer;
+  /** Size of the picture in pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** Finite extremes of the whole raster (undefined when every cell is empty). */
+  readonly min?: number;
+  readonly max?: number;
+  /** The value range the colormap spans: the 2nd and 98th percentiles of the pictured values. */
+  readonly low?: number;
+  readonly high?: number;
+}
+
+/** The colour at `t` in [0, 1] (clamped), interpolated between the control points. */
+export function colourAt(t: number): Rgb {
+  const position = Math.min(1, Math.max(0, t)) * (COLORMAP_STOPS.length - 1);
+  const i = Math.min(COLORMAP_STOPS.length - 2, Math.floor(position));
+  const f = position - i;
+  const [a, b] = [COLORMAP_STOPS[i]!, COLORMAP_STOPS[i + 1]!];
+  return [0, 1, 2].map((k) => Math.round(a[k]! + (b[k]! - a[k]!) * f)) as unknown as Rgb;
+}
+
+/** The colormap sampled at LEVELS evenly spaced values, RGB. */
+const LEVELS = 1024;
+const COLOUR_TABLE = Uint8Array.from({ length: LEVELS * 3 }, (_, i) => colourAt(Math.floor(i / 3) / (LEVELS - 1))[i % 3]!);
+
+/** Picture size for a raster: at most MAX_SIDE on the long side, tiny ones enlarged by a whole factor. */
+export function previewSize(width: number, height: number): { width: number; height: number } {
+  const long = Math.max(width, height);
+  if (long > MAX_SIDE) {
+    const scale = MAX_SIDE / long;
+    return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+  }
+  const factor = Math.max(1, Math.floor(MIN_SIDE / long));
+  return { width: width * factor, height: height * factor };
+}
+
+/** The p-th percentile of sorted values, interpolating linearly between ranks (numpy's default). */
+function percentile(sorted: Float32Array, p: number): number {
+  const index = ((sorted.length - 1) * p) / 100;
+  const below = Math.floor(index);
+  const above = Math.min(sorted.length - 1, below + 1);
+  return sorted[below]! + (sorted[above]! - sorted[below]!) * (index - below);
+}
+
+/** The finite values, sorted; an evenly strided subset of them when there are many (the picture's range). */
+function percentileSample(values: Float32Array): Float32Array {
+  let count = 0;
+  for (const v of values) if (Number.isFinite(v)) count++;
+  const stride = Math.max(1, Math.ceil(count / MAX_PERCENTILE_SAMPLE));
+  const sample = new Float32Array(Math.ceil(count / stride));
+  let seen = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (seen % stride === 0) sample[seen / stride] = v;
+    seen++;
+  }
+  return sample.sort();
+}
+
+/** Nearest-neighbour resampling of a row-major raster to the given size. */
+function resample(values: Float32Array, width: number, height: number, size: { width: number; height: number }): Float32Array {
+  const out = new Float32Array(size.width * size.height);
+  const columns = Int32Array.from({ length: size.width }, (_, x) => Math.min(width - 1, Math.floor(((x + 0.5) * width) / size.width)));
+  for (let y = 0; y < size.height; y++) {
+    const row = Math.min(height - 1, Math.floor(((y + 0.5) * height) / size.height)) * width;
+    for (let x = 0; x < size.width; x++) out[y * size.width + x] = values[row + columns[x]!]!;
+  }
+  return out;
+}
+
+function finiteRange(values: Float32Array): { min?: number; max?: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return min <= max ? { min, max } : {};
+}
+
+export function previewRaster(values: Float32Array, width: number, height: number): RasterPreview {
+  const size = previewSize(width, height);
+  const pictured = resample(values, width, height, size);
+  const finite = percentileSample(pictured);
+  const low = finite.length > 0 ? percentile(finite, LOW_PERCENTILE) : undefined;
+  const high = finite.length > 0 ? percentile(finite, HIGH_PERCENTILE) : undefined;
+  const png = new PNG({ width: size.width, height: size.height });
+  const span = low !== undefined && high! > low ? high! - low : 0;
+  for (let i = 0; i < pictured.length; i++) {
+    const v = pictured[i]!;
+    if (!Number.isFinite(v)) {
+      png.data.set(NAN_RGBA, i * 4);
+      continue;
+    }
+    // A constant raster takes the middle colour.
+    const level = span > 0 ? Math.round(Math.min(1, Math.max(0, (v - low!) / span)) * (LEVELS - 1)) : LEVELS >> 1;
+    png.data.set(COLOUR_TABLE.subarray(level * 3, level * 3 + 3), i * 4);
+    png.data[i * 4 + 3] = 255;
+  }
+  return { png: PNG.sync.write(png), ...size, ...finiteRange(values), ...(low === undefined ? {} : { low, high }) };
+}
+
+/** A GeoTIFF's raster with its preview. */
+export async function previewGeoTiff(file: string): Promise<{ raster: Float32Raster; preview: RasterPreview }> {
+  const raster = await decodeFloat32GeoTiff(await fs.promises.readFile(file));
+  return { raster, preview: previewRaster(raster.values, raster.width, raster.height) };
+}
