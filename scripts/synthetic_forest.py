@@ -8,6 +8,11 @@ of the same stem ({"bounds", "point_count", "crs", "source"}).
     python3 scripts/synthetic_forest.py --out notebooks/data/synthetic_tile.npy \
         [--size 100] [--origin 120000 480000] [--seed 42] [--density 20]
 
+or a forest of several tiles as LAS files (the input of the `split` step), forest_<i>_<j>.las:
+
+    python3 scripts/synthetic_forest.py --las-dir data/lidar --tiles 3 3 --size 200 \
+        [--origin 120000 480000] [--seed 42] [--density 20] [--point-format mixed] [--force]
+
 What is in it (meant to look like an AHN-style scan of a Dutch forest, not to be one):
 - rolling terrain (a few long sine waves plus centimetre noise), ground returns classed 2;
 - trees (conifers as cones, broadleaves as ellipsoids) whose crowns give several returns per pulse:
@@ -243,19 +248,298 @@ def write_atomic(path: Path, write) -> None:
         raise
 
 
+# --- LAS output ----------------------------------------------------------------------------------
+# A forest of several tiles as LAS files (what the `split` step reads), one file per tile:
+#     python3 scripts/synthetic_forest.py --las-dir data/lidar --tiles 3 3 --size 200 \
+#         [--origin 120000 480000] [--seed 42] [--density 20] [--point-format mixed] [--jobs N] [--force]
+# Tile (i, j) is forest_<i>_<j>.las, i counted east (x) and j north (y) from the south-west tile; its
+# south-west corner is origin + (i, j) * size. Each tile is generate()d on its own; the landscape
+# (terrain, forest pattern) is a function of absolute coordinates, so neighbouring tiles join up.
+# Files are LAS 1.2 point format 3, or LAS 1.4 point format 6 for the tiles with i + j odd when
+# --point-format is `mixed` (the default); scale 0.01, offset = the tile's south-west corner (z: 0).
+# The CRS is EPSG:28992 (RD New) as a GeoKeyDirectoryTag VLR (LASF_Projection/34735,
+# ProjectedCSTypeGeoKey 3072 = 28992); LAS 1.4 files also carry it as an OGC WKT VLR
+# (LASF_Projection/2112) with the WKT bit of the global encoding set, as the LAS 1.4 spec requires for
+# point formats 6-10. A `NaaW`/1 VLR records the generation parameters: an existing file whose size
+# matches its header and whose parameters match is left alone (unless --force), so reruns are cheap.
+
+LAS_SCALE = 1.0 / SCALE
+EPSG = 28992
+# Point records. Format 3 (34 bytes): return byte = return number (bits 0-2) | number of returns
+# (bits 3-5) | scan direction (bit 6) | edge of flight line (bit 7); classification in the low 5 bits.
+LAS_PF3 = np.dtype([
+    ("X", "<i4"), ("Y", "<i4"), ("Z", "<i4"), ("intensity", "<u2"), ("returns", "u1"),
+    ("classification", "u1"), ("scan_angle_rank", "i1"), ("user_data", "u1"),
+    ("point_source_id", "<u2"), ("gps_time", "<f8"), ("red", "<u2"), ("green", "<u2"), ("blue", "<u2"),
+])
+# Format 6 (30 bytes): return number (bits 0-3) | number of returns (bits 4-7); then classification
+# flags (0-3), scanner channel (4-5), scan direction (6), edge (7); the class is the whole next byte.
+LAS_PF6 = np.dtype([
+    ("X", "<i4"), ("Y", "<i4"), ("Z", "<i4"), ("intensity", "<u2"), ("returns", "u1"),
+    ("flags", "u1"), ("classification", "u1"), ("user_data", "u1"), ("scan_angle", "<i2"),
+    ("point_source_id", "<u2"), ("gps_time", "<f8"),
+])
+assert LAS_PF3.itemsize == 34 and LAS_PF6.itemsize == 30
+# GeoKeyDirectoryTag: version 1.1.0, then (key, location 0 = value inline, count 1, value), by key.
+GEOKEYS = [
+    (1024, 1),      # GTModelTypeGeoKey: projected
+    (1025, 1),      # GTRasterTypeGeoKey: pixel is area
+    (3072, EPSG),   # ProjectedCSTypeGeoKey: Amersfoort / RD New
+    (3076, 9001),   # ProjLinearUnitsGeoKey: metre
+    (4096, 5709),   # VerticalCSTypeGeoKey: NAP height
+    (4099, 9001),   # VerticalUnitsGeoKey: metre
+]
+RD_NEW_WKT = (
+    'PROJCS["Amersfoort / RD New",GEOGCS["Amersfoort",DATUM["Amersfoort",'
+    'SPHEROID["Bessel 1841",6377397.155,299.1528128,AUTHORITY["EPSG","7004"]],'
+    'AUTHORITY["EPSG","6289"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],'
+    'UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4289"]],'
+    'PROJECTION["Oblique_Stereographic"],PARAMETER["latitude_of_origin",52.1561605555556],'
+    'PARAMETER["central_meridian",5.38763888888889],PARAMETER["scale_factor",0.9999079],'
+    'PARAMETER["false_easting",155000],PARAMETER["false_northing",463000],'
+    'UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],AXIS["Northing",NORTH],'
+    'AUTHORITY["EPSG","28992"]]'
+)
+# Colours (16-bit RGB) of the format-3 points, by class.
+CLASS_RGB = np.zeros((256, 3), dtype=np.uint16)
+CLASS_RGB[1] = (40000, 40000, 40000)
+CLASS_RGB[2] = (36000, 28000, 18000)
+CLASS_RGB[3] = (30000, 52000, 20000)
+CLASS_RGB[4] = (18000, 44000, 14000)
+CLASS_RGB[5] = (8000, 34000, 10000)
+CLASS_RGB[6] = (50000, 14000, 12000)
+
+
+def _fixed(text: str, n: int) -> bytes:
+    raw = text.encode("ascii")[:n]
+    return raw + b"\0" * (n - len(raw))
+
+
+def _vlr(user_id: str, record_id: int, description: str, payload: bytes) -> bytes:
+    import struct
+    return (struct.pack("<H16sHH32s", 0, _fixed(user_id, 16), record_id, len(payload),
+                        _fixed(description, 32)) + payload)
+
+
+def las_params(args, i: int, j: int, fmt: int) -> bytes:
+    """The generation parameters of one file, as stored in its NaaW VLR (compact, key-sorted JSON)."""
+    ox_t, oy_t, ticks = _tile_ticks(args, i, j)
+    return json.dumps({
+        "generator": "synthetic_forest", "version": 1, "seed": int(args.seed),
+        "density": float(args.density), "size": ticks / SCALE, "tile": [i, j],
+        "origin": [ox_t / SCALE, oy_t / SCALE], "point_format": fmt,
+    }, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _tile_ticks(args, i: int, j: int) -> tuple[int, int, int]:
+    ticks = int(round(args.size * SCALE))
+    return (int(round(args.origin[0] * SCALE)) + i * ticks,
+            int(round(args.origin[1] * SCALE)) + j * ticks, ticks)
+
+
+def las_bytes_parts(points: np.ndarray, fmt: int, origin_t: tuple[int, int], params: bytes) -> tuple[bytes, bytes]:
+    """(header + VLRs, point records) of one LAS file holding `points` (TILE_DTYPE)."""
+    import struct
+    ox, oy = origin_t[0] / SCALE, origin_t[1] / SCALE
+    n = int(points.size)
+    rec = np.zeros(n, dtype=LAS_PF3 if fmt == 3 else LAS_PF6)
+    # Integer coordinates on the 0.01 m lattice, relative to the offset (the generator's coordinates
+    # are lattice values already, so the rounding only removes the float noise of the subtraction).
+    rec["X"] = np.round((points["x"] - ox) * SCALE).astype(np.int32)
+    rec["Y"] = np.round((points["y"] - oy) * SCALE).astype(np.int32)
+    rec["Z"] = np.round(points["z"] * SCALE).astype(np.int32)
+    rec["intensity"] = points["intensity"]
+    rn = points["return_number"].astype(np.uint8)
+    nr = points["number_of_returns"].astype(np.uint8)
+    # Scan direction: flight lines along x, 0.25 m apart, alternately east- and westward.
+    direction = ((rec["Y"] // 25) % 2 == 0).astype(np.uint8)
+    rec["classification"] = points["classification"]
+    rec["gps_time"] = points["gps_time"]
+    rec["point_source_id"] = 1
+    if fmt == 3:
+        rec["returns"] = (rn & 7) | ((nr & 7) << 3) | (direction << 6)
+        rgb = CLASS_RGB[points["classification"]]
+        rec["red"], rec["green"], rec["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    else:
+        rec["returns"] = (rn & 15) | ((nr & 15) << 4)
+        rec["flags"] = direction << 6
+
+    X, Y, Z = rec["X"], rec["Y"], rec["Z"]
+    if n:
+        # The bounding box exactly as a reader computes coordinates: integer * scale + offset.
+        bbox = (float(X.max()) * LAS_SCALE + ox, float(X.min()) * LAS_SCALE + ox,
+                float(Y.max()) * LAS_SCALE + oy, float(Y.min()) * LAS_SCALE + oy,
+                float(Z.max()) * LAS_SCALE, float(Z.min()) * LAS_SCALE)
+    else:
+        bbox = (0.0,) * 6
+    by_return = np.bincount(rn, minlength=16)[1:16].astype(np.uint64)
+
+    geokeys = [1, 1, 0, len(GEOKEYS)]
+    for key, value in GEOKEYS:
+        geokeys += [key, 0, 1, value]
+    vlrs = [_vlr("LASF_Projection", 34735, "GeoTIFF GeoKeyDirectoryTag",
+                 struct.pack(f"<{len(geokeys)}H", *geokeys))]
+    if fmt >= 6:
+        vlrs.append(_vlr("LASF_Projection", 2112, "OGC coordinate system WKT",
+                         RD_NEW_WKT.encode("ascii") + b"\0"))
+    vlrs.append(_vlr("NaaW", 1, "synthetic_forest parameters", params))
+    vlr_bytes = b"".join(vlrs)
+
+    header_size = 227 if fmt == 3 else 375
+    # Global encoding: bit 0 adjusted standard GPS time; bit 4 CRS as WKT (LAS 1.4, formats 6-10).
+    global_encoding = 1 | (16 if fmt >= 6 else 0)
+    legacy_count = n if fmt < 6 else 0
+    legacy_by_return = [int(c) for c in by_return[:5]] if fmt < 6 else [0] * 5
+    header = struct.pack(
+        "<4sHHIHH8sBB32s32sHHHIIBHI5I3d3d6d",
+        b"LASF", 0, global_encoding, 0, 0, 0, b"\0" * 8,
+        1, 2 if fmt < 6 else 4,
+        _fixed("NaaW synthetic forest", 32), _fixed("synthetic_forest.py", 32),
+        1, 2025,  # creation day of year, year: fixed, so the same arguments give the same bytes
+        header_size, header_size + len(vlr_bytes), len(vlrs), fmt, rec.dtype.itemsize,
+        legacy_count, *legacy_by_return,
+        LAS_SCALE, LAS_SCALE, LAS_SCALE, ox, oy, 0.0, *bbox,
+    )
+    assert len(header) == 227
+    if fmt >= 6:
+        # Start of waveform data, start of the first EVLR, EVLR count, 64-bit point count and counts
+        # by return (15).
+        header += struct.pack("<QQIQ15Q", 0, 0, 0, n, *[int(c) for c in by_return])
+        assert len(header) == 375
+    return header + vlr_bytes, rec.tobytes()
+
+
+def read_las_header(path: Path) -> dict | None:
+    """The few header facts the skip check needs, or None if the file is not a LAS file we wrote."""
+    import struct
+    try:
+        with open(path, "rb") as f:
+            head = f.read(375)
+            if len(head) < 227 or head[:4] != b"LASF":
+                return None
+            minor = head[25]
+            header_size, offset, n_vlrs = struct.unpack_from("<HII", head, 94)
+            fmt, reclen, legacy = struct.unpack_from("<BHI", head, 104)
+            count = legacy
+            if minor >= 4 and len(head) >= 255:
+                count = struct.unpack_from("<Q", head, 247)[0] or legacy
+            f.seek(header_size)
+            params = None
+            for _ in range(n_vlrs):
+                vh = f.read(54)
+                if len(vh) < 54:
+                    return None
+                user = vh[2:18].rstrip(b"\0")
+                rid, length = struct.unpack_from("<HH", vh, 18)
+                payload = f.read(length)
+                if user == b"NaaW" and rid == 1:
+                    params = payload
+        return {"offset": offset, "count": count, "record_length": reclen, "format": fmt,
+                "params": params}
+    except OSError:
+        return None
+
+
+def _las_tile_job(job: tuple) -> tuple[str, int, bool]:
+    """Generate and write one tile (runs in a worker process). Returns (path, points, written)."""
+    args, i, j, fmt, force = job
+    path = Path(args.las_dir) / f"forest_{i}_{j}.las"
+    params = las_params(args, i, j, fmt)
+    if not force and path.exists():
+        head = read_las_header(path)
+        if (head is not None and head["params"] == params and head["format"] == fmt
+                and path.stat().st_size == head["offset"] + head["count"] * head["record_length"]):
+            return str(path), int(head["count"]), False
+    ox_t, oy_t, ticks = _tile_ticks(args, i, j)
+    points = generate(ticks / SCALE, (ox_t / SCALE, oy_t / SCALE), args.seed, args.density)
+    head, body = las_bytes_parts(points, fmt, (ox_t, oy_t), params)
+
+    def write(f) -> None:
+        f.write(head)
+        f.write(body)
+
+    write_atomic(path, write)
+    return str(path), int(points.size), True
+
+
+def write_las_forest(args) -> int:
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    nx, ny = args.tiles
+    las_dir = Path(args.las_dir)
+    las_dir.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for j in range(ny):
+        for i in range(nx):
+            if args.point_format == "mixed":
+                fmt = 6 if (i + j) % 2 == 1 else 3
+            else:
+                fmt = int(args.point_format)
+            jobs.append((args, i, j, fmt, args.force))
+    started = time.perf_counter()
+    workers = max(1, min(args.jobs or (os.cpu_count() or 1), len(jobs)))
+    if workers == 1:
+        results = [_las_tile_job(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_las_tile_job, jobs))
+    # Tiles of an earlier, larger grid in the same directory would join this dataset: remove them
+    # (only files this generator wrote, recognized by their NaaW VLR).
+    wanted = {Path(r[0]).name for r in results}
+    removed = 0
+    for stale in sorted(las_dir.glob("forest_*_*.las")):
+        if stale.name in wanted:
+            continue
+        head = read_las_header(stale)
+        try:
+            ours = head is not None and head["params"] is not None and \
+                json.loads(head["params"]).get("generator") == "synthetic_forest"
+        except ValueError:
+            ours = False
+        if ours:
+            stale.unlink()
+            removed += 1
+    seconds = time.perf_counter() - started
+    total = sum(r[1] for r in results)
+    written = sum(1 for r in results if r[2])
+    size = round(args.size * SCALE) / SCALE
+    print(f"{las_dir}: {len(results)} LAS files ({written} written, {len(results) - written} up to date), "
+          f"{total} points, {nx * size:g} m x {ny * size:g} m, {seconds:.1f} s"
+          + (f"; removed {removed} tiles outside the grid" if removed else ""), file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", required=True, type=Path, help="output .npy (sidecar: same stem, .json)")
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--out", type=Path, help="output .npy (sidecar: same stem, .json)")
+    mode.add_argument("--las-dir", type=Path,
+                      help="write a forest of --tiles LAS files forest_<i>_<j>.las into this directory")
     ap.add_argument("--size", type=float, default=100.0, help="tile edge in metres (default 100)")
     ap.add_argument("--origin", type=float, nargs=2, default=[120000.0, 480000.0], metavar=("X", "Y"),
                     help="south-west corner (default 120000 480000, RD New)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--density", type=float, default=20.0, help="points per m² (default 20)")
+    ap.add_argument("--tiles", type=int, nargs=2, default=[1, 1], metavar=("NX", "NY"),
+                    help="--las-dir: tiles east and north (default 1 1)")
+    ap.add_argument("--point-format", choices=["3", "6", "mixed"], default="mixed",
+                    help="--las-dir: LAS 1.2 format 3, LAS 1.4 format 6, or mixed (format 6 where i + j "
+                         "is odd; default)")
+    ap.add_argument("--jobs", type=int, default=0,
+                    help="--las-dir: worker processes (default: one per CPU)")
+    ap.add_argument("--force", action="store_true",
+                    help="--las-dir: rewrite files that are already there")
     args = ap.parse_args(argv)
     if args.seed < 0:
         ap.error("--seed must be non-negative")
     if args.size <= 0 or args.density <= 0:
         ap.error("--size and --density must be positive")
+    if args.las_dir is not None:
+        if args.tiles[0] <= 0 or args.tiles[1] <= 0:
+            ap.error("--tiles must be positive")
+        if args.jobs < 0:
+            ap.error("--jobs must be non-negative")
+        return write_las_forest(args)
 
     points = generate(args.size, (args.origin[0], args.origin[1]), args.seed, args.density)
     ox = round(args.origin[0] * SCALE) / SCALE

@@ -1,9 +1,7 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { LidarInputError } from "../lidar/errors";
-import { MergeInputError } from "../lidar/merge";
-import { BUILTIN_STEPS } from "../local/builtinSteps";
+import { BUILTIN_STEPS, BuiltinInputError } from "../local/builtinSteps";
 import { formatCount } from "../local/progress";
 import { fileValue, listValue, StepValue, ValueBindingError } from "../local/values";
 import { BUILTINS } from "../workflow/builtins";
@@ -89,7 +87,7 @@ export function builtinCommand(): Command {
         try {
           produced = await step.run({ params, inputs, staging: options.outputs, onProgress });
         } catch (error) {
-          if (error instanceof LidarInputError || error instanceof MergeInputError || error instanceof ValueBindingError) throw new UsageError(error.message, 2);
+          if (error instanceof BuiltinInputError || error instanceof ValueBindingError) throw new UsageError(error.message, 2);
           throw error;
         }
         // Each output as <outputs>/<name>.json: a file list as its ids (file stems), as Argo's withParam wants them.

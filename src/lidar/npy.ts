@@ -67,8 +67,9 @@ function descrLiteral(descr: NpyDescr): string {
 export function npyHeader(descr: NpyDescr, shape: readonly number[], reserveCount = false): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
   const dict = `{'descr': ${descrLiteral(descr)}, 'fortran_order': False, 'shape': ${shapeText}, }`;
-  // 20 spaces leave room for any count up to 2^64 when the header is rewritten.
-  const reserved = reserveCount ? 20 : 0;
+  // Room for a first dimension of up to 20 digits (2^64), so the header keeps its length whatever the
+  // count it is rewritten with.
+  const reserved = reserveCount ? Math.max(0, 20 - String(shape[0] ?? 0).length) : 0;
   const unpadded = PREAMBLE_BYTES + dict.length + reserved + 1;
   const total = Math.ceil(unpadded / ALIGNMENT) * ALIGNMENT;
   const text = dict + " ".repeat(total - PREAMBLE_BYTES - dict.length - 1) + "\n";

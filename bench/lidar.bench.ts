@@ -1,0 +1,499 @@
+/**
+ * The LiDAR benchmark: `npm run bench` (ts-node --transpile-only bench/lidar.bench.ts).
+ *
+ * On a generated synthetic forest of 20 million points (bench/.data/, made once by
+ * scripts/synthetic_forest.py and reused), it measures
+ *   (a) the split alone: `naaw builtin split` points/s and peak RSS;
+ *   (b) the whole workflow: `naaw run workflows/lidar.yaml --no-cache` with 1 and then 2 workers;
+ *   (c) the baseline: bench/numpy_pipeline.py, the same maths as one plain numpy program;
+ *   (d) memory flatness: the split's peak RSS on 10 and 20 million points;
+ * prints a table and the ratios against the targets
+ *   end-to-end points/s per worker >= 0.5 x numpy points/s;   split >= 2 M points/s per core;
+ * and checks that the GeoTIFFs of every run equal the numpy rasters bit for bit.
+ *
+ * Peak RSS: the process tree (the command and all its descendants) is sampled from /proc every
+ * 100 ms and the largest total is kept ("tree"); the largest single process's peak is exact, from the
+ * kernel through /usr/bin/time ("largest"). CPU seconds (user + system, of the command and the
+ * children it reaped) come from /usr/bin/time too. Wall time includes node's start-up.
+ *
+ * Options: --quick (a 4 M / 2 M point dataset, to try the bench itself), --keep (keep the outputs),
+ * --strict (exit 1 when a target is missed, not only on errors and raster mismatches).
+ * The exit code is 1 when a command fails or a raster differs.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "..");
+const NAAW = path.join(ROOT, "bin", "naaw.js");
+const WORKFLOW = path.join(ROOT, "workflows", "lidar.yaml");
+const GENERATOR = path.join(ROOT, "scripts", "synthetic_forest.py");
+const NUMPY_PIPELINE = path.join(ROOT, "bench", "numpy_pipeline.py");
+const DATA = path.join(ROOT, "bench", ".data");
+const FEATURES = [
+  "perc_95_normalized_height",
+  "max_normalized_height",
+  "mean_normalized_height",
+  "pulse_penetration_ratio",
+  "point_density",
+];
+const TILE_SIZE = 500;
+const CELL_SIZE = 10;
+const SAMPLE_MS = 100;
+const TARGET_E2E_PER_WORKER = 0.5; // x numpy points/s
+const TARGET_SPLIT_PER_CORE = 2e6; // points/s
+const FLAT_TOLERANCE = 1.25; // split peak RSS on 2x the points may grow this much and still be "flat"
+
+interface Dataset {
+  readonly name: string;
+  readonly dir: string;
+  readonly args: readonly string[];
+}
+
+interface Measured {
+  readonly label: string;
+  readonly seconds: number;
+  readonly cpuSeconds: number | null;
+  readonly peakTreeBytes: number;
+  readonly largestBytes: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// --- process tree sampling -------------------------------------------------------------------------
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return null; // the process is gone
+  }
+}
+
+/** pid → parent pid for every process visible in /proc. */
+function parentMap(): Map<number, number> {
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readText(`/proc/${entry}/stat`);
+    if (stat === null) continue;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    parents.set(Number(entry), Number(fields[1]));
+  }
+  return parents;
+}
+
+/** The current total resident set size of `root` and its descendants, and each one's VmHWM. */
+function sampleTree(root: number, hwm: Map<number, number>): number {
+  const parents = parentMap();
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parents) {
+    const list = children.get(ppid);
+    if (list) list.push(pid);
+    else children.set(ppid, [pid]);
+  }
+  let total = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    const status = readText(`/proc/${pid}/status`);
+    if (status !== null) {
+      const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
+      const peak = /^VmHWM:\s+(\d+) kB/m.exec(status);
+      if (rss) total += Number(rss[1]) * 1024;
+      if (peak) hwm.set(pid, Math.max(hwm.get(pid) ?? 0, Number(peak[1]) * 1024));
+    }
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+let haveGnuTime: boolean | null = null;
+function gnuTime(): boolean {
+  if (haveGnuTime === null) {
+    haveGnuTime = fs.existsSync("/usr/bin/time");
+  }
+  return haveGnuTime;
+}
+
+/** Runs a command, sampling its process tree; rejects (with its output) when it fails. */
+function measure(label: string, command: string, args: readonly string[], opts: { quiet?: boolean } = {}): Promise<Measured> {
+  const timeFile = path.join(os.tmpdir(), `naaw-bench-time-${process.pid}-${Date.now()}`);
+  const [cmd, argv] = gnuTime()
+    ? ["/usr/bin/time", ["-f", "%e %U %S %M", "-o", timeFile, command, ...args]]
+    : [command, [...args]];
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!opts.quiet) process.stderr.write(chunk);
+    });
+    const hwm = new Map<number, number>();
+    let peakTree = 0;
+    const sample = (): void => {
+      if (child.pid !== undefined) peakTree = Math.max(peakTree, sampleTree(child.pid, hwm));
+    };
+    const timer = setInterval(sample, SAMPLE_MS);
+    sample();
+    child.on("error", (error) => {
+      clearInterval(timer);
+      reject(new Error(`${label}: cannot start ${command}: ${error.message}`));
+    });
+    child.on("close", (code, signal) => {
+      clearInterval(timer);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      let cpuSeconds: number | null = null;
+      let largest = Math.max(0, ...hwm.values());
+      const timed = readText(timeFile);
+      fs.rmSync(timeFile, { force: true });
+      if (timed !== null) {
+        // The last line: GNU time prints "Command exited with non-zero status N" before it on failure.
+        const last = timed.trim().split("\n").pop() ?? "";
+        const [, user, system, maxKb] = last.split(" ").map(Number);
+        if (Number.isFinite(user) && Number.isFinite(system)) cpuSeconds = user! + system!;
+        if (Number.isFinite(maxKb)) largest = Math.max(largest, maxKb! * 1024);
+      }
+      if (code !== 0) {
+        reject(new Error(`${label} failed (${signal ?? `exit code ${code}`}): ${command} ${args.join(" ")}\n` +
+          `--- stdout\n${stdout.slice(-4000)}\n--- stderr\n${stderr.slice(-4000)}`));
+        return;
+      }
+      resolve({ label, seconds, cpuSeconds, peakTreeBytes: peakTree, largestBytes: largest, stdout, stderr });
+    });
+  });
+}
+
+// --- data ------------------------------------------------------------------------------------------
+
+/** Points in the LAS files of a directory, from their headers. */
+function countPoints(dir: string): number {
+  let total = 0;
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.toLowerCase().endsWith(".las")) continue;
+    const fd = fs.openSync(path.join(dir, name), "r");
+    const head = Buffer.alloc(375);
+    const n = fs.readSync(fd, head, 0, 375, 0);
+    fs.closeSync(fd);
+    if (n < 227 || head.toString("latin1", 0, 4) !== "LASF") throw new Error(`${name}: not a LAS file`);
+    let count = head.readUInt32LE(107);
+    if (head[25]! >= 4 && n >= 255) {
+      const count64 = Number(head.readBigUInt64LE(247));
+      if (count === 0 || count64 !== 0) count = count64;
+    }
+    total += count;
+  }
+  return total;
+}
+
+async function ensureDataset(data: Dataset): Promise<number> {
+  const m = await measure(`generate ${data.name}`, "python3", [GENERATOR, "--las-dir", data.dir, ...data.args], { quiet: true });
+  process.stderr.write(m.stderr);
+  return countPoints(data.dir);
+}
+
+/** Reads every file of a directory once, so that each measured step starts with a warm page cache
+ * (and none of them pays for the first read alone). */
+function warm(dir: string): void {
+  const buf = Buffer.alloc(8 << 20);
+  for (const name of fs.readdirSync(dir)) {
+    const fd = fs.openSync(path.join(dir, name), "r");
+    try {
+      while (fs.readSync(fd, buf, 0, buf.length, null) > 0) {
+        // just reading
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+// --- rasters ---------------------------------------------------------------------------------------
+
+interface Raster {
+  readonly rows: number;
+  readonly cols: number;
+  readonly originX: number;
+  readonly originY: number;
+  readonly cellSize: number;
+  readonly values: Float32Array;
+}
+
+/** A 2-D little-endian float32 C-order .npy (what numpy_pipeline.py writes). */
+function readNpyFloat32(file: string): { shape: number[]; values: Float32Array } {
+  const buf = fs.readFileSync(file);
+  if (buf.readUInt8(0) !== 0x93 || buf.toString("latin1", 1, 6) !== "NUMPY") throw new Error(`${file}: not an .npy file`);
+  const major = buf[6]!;
+  const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.toString("latin1", start, start + headerLength);
+  if (!/'descr':\s*'<f4'/.test(header) || !/'fortran_order':\s*False/.test(header)) {
+    throw new Error(`${file}: expected a C-order <f4 array, header ${header.trim()}`);
+  }
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1]!.split(",").filter((s) => s.trim()).map(Number);
+  const offset = start + headerLength;
+  const values = new Float32Array(buf.buffer.slice(buf.byteOffset + offset, buf.byteOffset + buf.length));
+  return { shape, values };
+}
+
+function readNumpyRasters(dir: string): Map<string, Raster> {
+  const grid = JSON.parse(fs.readFileSync(path.join(dir, "grid.json"), "utf8"));
+  const out = new Map<string, Raster>();
+  for (const feature of FEATURES) {
+    const { shape, values } = readNpyFloat32(path.join(dir, `${feature}.npy`));
+    if (shape[0] !== grid.rows || shape[1] !== grid.cols) throw new Error(`${feature}.npy: shape ${shape} != grid`);
+    out.set(feature, { rows: grid.rows, cols: grid.cols, originX: grid.origin_x, originY: grid.origin_y, cellSize: grid.cell_size, values });
+  }
+  return out;
+}
+
+async function readGeoTiff(file: string): Promise<Raster> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const geotiff = require("geotiff");
+  const buf = fs.readFileSync(file);
+  const tiff = await geotiff.fromArrayBuffer(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  const image = await tiff.getImage();
+  const [band] = await image.readRasters();
+  const [originX, originY] = image.getOrigin();
+  const [resX, resY] = image.getResolution();
+  if (Math.abs(resX) !== Math.abs(resY)) throw new Error(`${file}: non-square cells ${resX} x ${resY}`);
+  const values = band instanceof Float32Array ? band : Float32Array.from(band as ArrayLike<number>);
+  return { rows: image.getHeight(), cols: image.getWidth(), originX, originY, cellSize: Math.abs(resX), values };
+}
+
+/** Compares the GeoTIFFs of a run with the numpy rasters; returns the problems (none: identical). */
+async function compareRasters(runDir: string, reference: Map<string, Raster>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const feature of FEATURES) {
+    const file = path.join(runDir, `${feature}.tif`);
+    if (!fs.existsSync(file)) {
+      problems.push(`${feature}.tif missing`);
+      continue;
+    }
+    const got = await readGeoTiff(file);
+    const want = reference.get(feature)!;
+    if (got.cellSize !== want.cellSize) {
+      problems.push(`${feature}: cell size ${got.cellSize} != ${want.cellSize}`);
+      continue;
+    }
+    if (got.originX !== want.originX || got.originY !== want.originY || got.rows !== want.rows || got.cols !== want.cols) {
+      problems.push(`${feature}: extent ${describe(got)} != numpy ${describe(want)}`);
+    }
+    // Compare cell by cell over the union of the two extents: a cell outside one of them must be
+    // NaN in the other, so a larger extent with empty margins is reported but compared fairly.
+    const dc = Math.round((got.originX - want.originX) / want.cellSize);
+    const dr = Math.round((want.originY - got.originY) / want.cellSize);
+    const gotBits = new Uint32Array(got.values.buffer, got.values.byteOffset, got.values.length);
+    const wantBits = new Uint32Array(want.values.buffer, want.values.byteOffset, want.values.length);
+    let differ = 0;
+    let maxAbs = 0;
+    let example = "";
+    const visit = (r: number, c: number): void => {
+      // (r, c) in the numpy grid; the GeoTIFF's cell is (r - dr, c - dc).
+      const gr = r - dr;
+      const gc = c - dc;
+      const inWant = r >= 0 && r < want.rows && c >= 0 && c < want.cols;
+      const inGot = gr >= 0 && gr < got.rows && gc >= 0 && gc < got.cols;
+      const w = inWant ? want.values[r * want.cols + c]! : NaN;
+      const g = inGot ? got.values[gr * got.cols + gc]! : NaN;
+      const same = Number.isNaN(w) && Number.isNaN(g) ? true
+        : inWant && inGot && wantBits[r * want.cols + c] === gotBits[gr * got.cols + gc];
+      if (!same) {
+        differ++;
+        if (!Number.isNaN(w) && !Number.isNaN(g)) maxAbs = Math.max(maxAbs, Math.abs(w - g));
+        if (!example) example = ` e.g. row ${r} col ${c}: naaw ${g}, numpy ${w}`;
+      }
+    };
+    const r0 = Math.min(0, dr);
+    const r1 = Math.max(want.rows, dr + got.rows);
+    const c0 = Math.min(0, dc);
+    const c1 = Math.max(want.cols, dc + got.cols);
+    for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) visit(r, c);
+    if (differ > 0) problems.push(`${feature}: ${differ} cells differ (max |diff| ${maxAbs})${example}`);
+  }
+  return problems;
+}
+
+function describe(r: Raster): string {
+  return `origin (${r.originX}, ${r.originY}) ${r.rows} x ${r.cols} cells of ${r.cellSize} m`;
+}
+
+// --- report ----------------------------------------------------------------------------------------
+
+const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const mpps = (pps: number): string => `${(pps / 1e6).toFixed(2)} M/s`;
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map((r, k) => {
+      const line = r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
+      return k === 0 ? `${line}\n${widths.map((w) => "-".repeat(w)).join("  ")}` : line;
+    })
+    .join("\n");
+}
+
+async function checkCli(): Promise<void> {
+  for (const verb of [["builtin", "split", "--help"], ["run", "--help"]]) {
+    try {
+      await measure(`naaw ${verb[0]}`, process.execPath, [NAAW, ...verb], { quiet: true });
+    } catch (error) {
+      throw new Error(`this benchmark needs \`naaw ${verb[0]}\` (the CLI contract: naaw builtin split --outputs DIR ` +
+        `--param input=PATH --param tile_size=500 --param cell_size=10; naaw run WORKFLOW --set NAME=VALUE --out DIR ` +
+        `--workers N --no-cache), and \`node bin/naaw.js ${verb.join(" ")}\` failed:\n${(error as Error).message}`);
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const quick = argv.includes("--quick");
+  const keep = argv.includes("--keep");
+  const strict = argv.includes("--strict");
+  const unknown = argv.filter((a) => !["--quick", "--keep", "--strict"].includes(a));
+  if (unknown.length > 0) throw new Error(`unknown option(s) ${unknown.join(" ")} (known: --quick --keep --strict)`);
+
+  await checkCli();
+
+  const grid = ["--tiles", "5", "5", "--size", "200"];
+  const big: Dataset = quick
+    ? { name: "quick_4m", dir: path.join(DATA, "forest_4m"), args: [...grid, "--density", "4"] }
+    : { name: "forest_20m", dir: path.join(DATA, "forest_20m"), args: [...grid, "--density", "20"] };
+  const half: Dataset = quick
+    ? { name: "quick_2m", dir: path.join(DATA, "forest_2m"), args: [...grid, "--density", "2"] }
+    : { name: "forest_10m", dir: path.join(DATA, "forest_10m"), args: [...grid, "--density", "10"] };
+  const points = await ensureDataset(big);
+  const halfPoints = await ensureDataset(half);
+  // Freshly generated files may still be being written back to disk: flush them now, so that no
+  // measured step competes with that I/O.
+  spawnSync("sync");
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "naaw-bench-"));
+  process.stderr.write(`bench: ${points} points in ${big.dir}; ${halfPoints} in ${half.dir}; outputs in ${work}\n`);
+
+  try {
+    const node = process.execPath;
+    const splitArgs = (dir: string, out: string): string[] =>
+      [NAAW, "builtin", "split", "--outputs", out, "--param", `input=${dir}`,
+        "--param", `tile_size=${TILE_SIZE}`, "--param", `cell_size=${CELL_SIZE}`];
+
+    // (c) numpy baseline first: its rasters are the reference. The better of two runs, so that a
+    // slow moment of the machine does not make the baseline (and so the target) easier.
+    process.stderr.write("bench: numpy baseline (best of 2)\n");
+    const numpyOut = path.join(work, "numpy");
+    let numpy: Measured | null = null;
+    let numpyJson: { points: number; seconds: number; points_per_second: number } | null = null;
+    const numpyTimes: number[] = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      warm(big.dir);
+      const m = await measure("numpy", "python3", [NUMPY_PIPELINE, "--out", numpyOut, "--cell-size", String(CELL_SIZE), big.dir]);
+      const json = JSON.parse(m.stdout.trim().split("\n").pop()!);
+      numpyTimes.push(json.seconds);
+      if (numpyJson === null || json.seconds < numpyJson.seconds) {
+        numpy = m;
+        numpyJson = json;
+      }
+    }
+    if (numpy === null || numpyJson === null) throw new Error("numpy baseline: no run");
+    if (numpyJson.points !== points) throw new Error(`numpy_pipeline read ${numpyJson.points} points, the headers say ${points}`);
+    const reference = readNumpyRasters(numpyOut);
+
+    // (a) + (d) the split alone, on both sizes.
+    process.stderr.write("bench: split\n");
+    warm(big.dir);
+    const split = await measure("split", node, splitArgs(big.dir, path.join(work, "split")));
+    fs.rmSync(path.join(work, "split"), { recursive: true, force: true });
+    warm(half.dir);
+    const splitHalf = await measure("split (half)", node, splitArgs(half.dir, path.join(work, "split_half")));
+    fs.rmSync(path.join(work, "split_half"), { recursive: true, force: true });
+
+    // (b) end to end.
+    const runs: { workers: number; m: Measured; out: string }[] = [];
+    for (const workers of [1, 2]) {
+      process.stderr.write(`bench: naaw run, ${workers} worker(s)\n`);
+      const out = path.join(work, `run_w${workers}`);
+      warm(big.dir);
+      const m = await measure(`run (${workers} worker${workers > 1 ? "s" : ""})`, node,
+        [NAAW, "run", WORKFLOW, "--set", `input=${big.dir}`, "--set", `tile_size=${TILE_SIZE}`,
+          "--set", `cell_size=${CELL_SIZE}`, "--out", out, "--workers", String(workers), "--no-cache"]);
+      runs.push({ workers, m, out });
+    }
+
+    // Results.
+    const numpyPps = numpyJson.points_per_second as number;
+    const rows: string[][] = [["step", "points", "wall s", "points/s", "CPU s", "cores", "points/CPU s", "peak RSS tree", "largest proc"]];
+    const row = (m: Measured, n: number, pps = n / m.seconds, seconds = m.seconds): string[] => [
+      m.label, String(n), seconds.toFixed(2), mpps(pps),
+      m.cpuSeconds === null ? "-" : m.cpuSeconds.toFixed(1),
+      m.cpuSeconds === null ? "-" : (m.cpuSeconds / m.seconds).toFixed(2),
+      m.cpuSeconds === null ? "-" : mpps(n / m.cpuSeconds),
+      mb(m.peakTreeBytes), mb(m.largestBytes),
+    ];
+    rows.push(row(numpy, points, numpyPps, numpyJson.seconds));
+    rows.push(row(split, points));
+    rows.push(row(splitHalf, halfPoints));
+    for (const r of runs) rows.push(row(r.m, points));
+    process.stdout.write(`\nLiDAR benchmark: ${points} points (${big.dir}), tile_size ${TILE_SIZE} m, cell_size ${CELL_SIZE} m, ` +
+      `${os.cpus().length} CPUs\n` +
+      `(numpy: its own timing, reading to writing, the better of ${numpyTimes.map((t) => `${t.toFixed(2)} s`).join(" and ")}; ` +
+      `the others: wall time of the command, node start-up included; page cache warm for all)\n\n`);
+    process.stdout.write(table(rows) + "\n\n");
+
+    const targets: string[][] = [["target", "measured", "goal", "ratio", ""]];
+    let missed = 0;
+    const target = (name: string, measured: number, goal: number, fmt: (v: number) => string): void => {
+      const ok = measured >= goal;
+      if (!ok) missed++;
+      targets.push([name, fmt(measured), fmt(goal), (measured / goal).toFixed(2), ok ? "PASS" : "MISS"]);
+    };
+    for (const r of runs) {
+      target(`end-to-end, ${r.workers} worker(s): points/s per worker`, points / r.m.seconds / r.workers,
+        TARGET_E2E_PER_WORKER * numpyPps, mpps);
+    }
+    // Per core: points per CPU second when /usr/bin/time gives it (node may use more than one core:
+    // its GC and I/O threads), else per wall second of the one process.
+    target(split.cpuSeconds === null ? "split: points/s per core (wall, 1 process)" : "split: points per CPU second",
+      points / (split.cpuSeconds ?? split.seconds), TARGET_SPLIT_PER_CORE, mpps);
+    const growth = split.peakTreeBytes / splitHalf.peakTreeBytes;
+    const flatOk = growth <= FLAT_TOLERANCE;
+    if (!flatOk) missed++;
+    targets.push([`split memory flat: peak RSS ${points} vs ${halfPoints} points`,
+      `${mb(split.peakTreeBytes)} / ${mb(splitHalf.peakTreeBytes)}`, `<= x${FLAT_TOLERANCE}`, `x${growth.toFixed(2)}`, flatOk ? "PASS" : "MISS"]);
+    process.stdout.write(table(targets) + "\n\n");
+
+    let mismatches = 0;
+    for (const r of runs) {
+      const problems = await compareRasters(r.out, reference);
+      if (!fs.existsSync(path.join(r.out, "report.html"))) process.stdout.write(`note: ${r.m.label}: no report.html in ${r.out}\n`);
+      if (problems.length === 0) {
+        process.stdout.write(`rasters of ${r.m.label} == numpy rasters, bit for bit (${FEATURES.length} features)\n`);
+      } else {
+        mismatches++;
+        process.stdout.write(`rasters of ${r.m.label} DIFFER from the numpy rasters:\n  ${problems.join("\n  ")}\n`);
+      }
+    }
+    process.stdout.write(JSON.stringify({
+      points, numpy_pps: numpyPps, split_pps: points / split.seconds, split_cpu_seconds: split.cpuSeconds,
+      split_peak_rss: split.peakTreeBytes, split_half_peak_rss: splitHalf.peakTreeBytes,
+      runs: runs.map((r) => ({ workers: r.workers, seconds: r.m.seconds, cpu_seconds: r.m.cpuSeconds, pps: points / r.m.seconds, peak_rss_tree: r.m.peakTreeBytes, largest_rss: r.m.largestBytes })),
+      numpy_peak_rss: numpy.largestBytes, numpy_seconds: numpyTimes, rasters_equal: mismatches === 0, targets_missed: missed,
+    }) + "\n");
+    return mismatches > 0 || (strict && missed > 0) ? 1 : 0;
+  } finally {
+    if (keep) process.stderr.write(`bench: outputs kept in ${work}\n`);
+    else fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: Error) => {
+    process.stderr.write(`bench: ${error.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,49 @@
+import * as fs from "fs";
+import { LidarInputError } from "./errors";
+import type { LasHeader } from "./lasHeader";
+
+/** Receives consecutive point records, `count` of them from the start of `records`, `recordLength` apart. */
+export type RecordBatchHandler = (records: Buffer, count: number) => void;
+
+const READ_BYTES = 4 * 1024 * 1024;
+
+/** Throws unless the file holds all the uncompressed point records its header announces. */
+export function checkLasPointData(header: LasHeader): void {
+  const end = header.offsetToPoints + header.pointCount * header.recordLength;
+  if (end > header.fileSize) {
+    throw new LidarInputError(
+      `${header.file}: truncated: the header says ${header.pointCount} points of ${header.recordLength} bytes from byte ${header.offsetToPoints}, but the file ends at byte ${header.fileSize}`,
+    );
+  }
+}
+
+/** Streams the uncompressed point records of a LAS file through one reused buffer. */
+export async function readLasRecords(header: LasHeader, onBatch: RecordBatchHandler): Promise<void> {
+  const perRead = Math.max(1, Math.floor(READ_BYTES / header.recordLength));
+  const buffer = Buffer.allocUnsafe(perRead * header.recordLength);
+  const fd = fs.openSync(header.file, "r");
+  try {
+    let position = header.offsetToPoints;
+    for (let left = header.pointCount; left > 0; ) {
+      const count = Math.min(perRead, left);
+      const bytes = count * header.recordLength;
+      let filled = 0;
+      while (filled < bytes) {
+        const n = fs.readSync(fd, buffer, filled, bytes - filled, position + filled);
+        if (n === 0) throw new LidarInputError(`${header.file}: truncated: the file ends at byte ${position + filled}, inside the point data`);
+        filled += n;
+      }
+      onBatch(buffer, count);
+      position += bytes;
+      left -= count;
+      await yieldToEventLoop();
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Lets timers (progress bars) run between batches. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

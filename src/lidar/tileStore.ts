@@ -1,0 +1,140 @@
+import * as path from "path";
+import { npyHeader } from "./npy";
+import { OpenFiles } from "./openFiles";
+import { TILE_DTYPE, TILE_RECORD_BYTES } from "./pointRecords";
+
+const EMPTY = Buffer.alloc(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
+const MIN_TILE_BUFFER = TILE_RECORD_BYTES * 256;
+const MAX_TILE_BUFFER = TILE_RECORD_BYTES * 32768;
+const DEFAULT_BUDGET = 64 * 1024 * 1024;
+
+/** A tile being filled: its records not yet written, and what its sidecar will say. */
+export class Tile {
+  buffer: Buffer = EMPTY;
+  /** A view of `buffer`, for the writes of the inner loop. */
+  view = EMPTY_VIEW;
+  used = 0;
+  pointCount = 0;
+  minCx = Infinity;
+  minCy = Infinity;
+  maxCx = -Infinity;
+  maxCy = -Infinity;
+  /** Indices of the input files that gave points, in order. */
+  readonly sources: number[] = [];
+  lastSource = -1;
+  headerWritten = false;
+
+  constructor(
+    readonly id: string,
+    readonly tx: number,
+    readonly ty: number,
+    readonly npyPath: string,
+  ) {}
+}
+
+/** `tile_<ix>_<iy>`, negative indices written with `m` (`tile_m3_12`). */
+export function tileId(tx: number, ty: number): string {
+  const index = (i: number): string => (i < 0 ? `m${-i}` : `${i}`);
+  return `tile_${index(tx)}_${index(ty)}`;
+}
+
+/**
+ * The tiles of one split, each buffered in memory and appended to its `.npy` in `dir` when buffers
+ * pass the budget. A bounded set of descriptors serves any number of tiles.
+ */
+export class TileStore {
+  private readonly columns = new Map<number, Map<number, Tile>>();
+  private readonly tiles: Tile[] = [];
+  private allocated = 0;
+  private readonly header = npyHeader(TILE_DTYPE, [0], true);
+  private readonly files = new OpenFiles();
+
+  constructor(
+    readonly dir: string,
+    private readonly budget = DEFAULT_BUDGET,
+  ) {}
+
+  tileAt(tx: number, ty: number): Tile {
+    let column = this.columns.get(tx);
+    if (!column) this.columns.set(tx, (column = new Map()));
+    let tile = column.get(ty);
+    if (!tile) {
+      const id = tileId(tx, ty);
+      tile = new Tile(id, tx, ty, path.join(this.dir, `${id}.npy`));
+      column.set(ty, tile);
+      this.tiles.push(tile);
+    }
+    return tile;
+  }
+
+  /** Makes room in `tile.buffer` for at least one more record: grows it, or writes buffered records out. */
+  makeRoom(tile: Tile): void {
+    const capacity = tile.buffer.length;
+    if (capacity >= MAX_TILE_BUFFER) {
+      this.flush(tile);
+      return;
+    }
+    const grown = Math.max(MIN_TILE_BUFFER, capacity * 2);
+    if (this.allocated + grown - capacity > this.budget) {
+      this.flushAll();
+      this.resize(tile, MIN_TILE_BUFFER);
+    } else {
+      this.resize(tile, grown);
+    }
+  }
+
+  /** Writes every buffered record and frees the buffers. */
+  flushAll(): void {
+    // Tiles whose files are open go first: a fixed order would make the LRU miss on every tile once
+    // there are more tiles than descriptors.
+    const open = this.tiles.filter((tile) => this.files.isOpen(tile.npyPath));
+    const closed = this.tiles.filter((tile) => !this.files.isOpen(tile.npyPath));
+    for (const tile of [...open, ...closed]) {
+      this.flush(tile);
+      if (tile.buffer !== EMPTY) {
+        tile.buffer = EMPTY;
+        tile.view = EMPTY_VIEW;
+      }
+    }
+    this.allocated = 0;
+  }
+
+  /** Writes what is left and the final record counts; the tiles, sorted by id. */
+  finish(): Tile[] {
+    try {
+      this.flushAll();
+      for (const tile of this.tiles) {
+        const header = npyHeader(TILE_DTYPE, [tile.pointCount], true);
+        if (header.length !== this.header.length) throw new Error(`internal error: the .npy header of ${tile.id} changed length`);
+        this.files.overwriteStart(tile.npyPath, header);
+      }
+    } finally {
+      this.files.closeAll();
+    }
+    return [...this.tiles].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Closes the files without finishing them (the caller removes them). */
+  abandon(): void {
+    this.files.closeAll();
+  }
+
+  private resize(tile: Tile, capacity: number): void {
+    const next = Buffer.allocUnsafe(capacity);
+    tile.buffer.copy(next, 0, 0, tile.used);
+    this.allocated += capacity - tile.buffer.length;
+    tile.buffer = next;
+    tile.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+
+  private flush(tile: Tile): void {
+    if (tile.used === 0) return;
+    if (!tile.headerWritten) {
+      this.files.append(tile.npyPath, this.header, this.header.length);
+      tile.headerWritten = true;
+    }
+    this.files.append(tile.npyPath, tile.buffer, tile.used);
+    tile.used = 0;
+  }
+}
