@@ -37,6 +37,20 @@ function inputValue(component: ComponentInterface, name: string, type: string, o
   throw new UsageError(`builtin/${component.name}: input '${name}' is neither ${dir}/ nor ${single}`, 2);
 }
 
+function linkInto(dir: string, files: readonly string[]): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const file of files) {
+    const target = path.join(dir, path.basename(file));
+    if (path.resolve(target) === path.resolve(file)) continue;
+    fs.rmSync(target, { force: true });
+    try {
+      fs.linkSync(file, target);
+    } catch {
+      fs.copyFileSync(file, target);
+    }
+  }
+}
+
 function writeJsonAtomic(file: string, value: unknown): void {
   const temp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(temp, JSON.stringify(value, null, 1) + "\n");
@@ -91,7 +105,10 @@ export function builtinCommand(): Command {
           throw error;
         }
         // Each output as <outputs>/<name>.json: a file list as its ids (file stems), as Argo's withParam wants them.
+        // Files written elsewhere (merge writes its `out` directory) are also linked into <outputs>/<name>/,
+        // where a CWL engine collects a list of files.
         for (const [output, value] of Object.entries(produced)) {
+          if (value.kind === "value" && Array.isArray(value.value)) linkInto(path.join(options.outputs, output), value.value as string[]);
           const json = value.kind === "list" ? value.items.map((item) => (item.kind === "file" ? path.basename(item.path).replace(/\.[^.]+$/, "") : null)) : value.kind === "value" ? value.value : value.path;
           writeJsonAtomic(path.join(options.outputs, `${output}.json`), json);
         }

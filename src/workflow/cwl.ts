@@ -31,7 +31,7 @@ import { GraphForeach, GraphStep, ResolvedBinding, WorkflowGraph } from "./valid
  * - results read after a foreach (fan-in) are arrays of files; every output of a step inside a
  *   foreach is renamed `<item>.<NAME>.<ext>` (a file item's name without extension, else the item's
  *   text), because cwltool keeps only one of several collected files that share a name;
- * - a built-in runs as `naaw builtin NAME --outputs outputs [--input NAME=PATH ...] [--param NAME=VALUE ...]`
+ * - a built-in runs as `naaw builtin NAME --outputs=outputs [--input NAME=PATH ...] [--param NAME=VALUE ...]`
  *   (one `--input` per file of a list, in order); a file-list output NAME is the files under
  *   `outputs/NAME/` (split: `outputs/tiles/*.npy`, each with its `.json` sidecar).
  */
@@ -730,7 +730,9 @@ class CwlRenderer {
     const args: string[] = [];
     if (component.builtin) {
       baseCommand = [...(docker ? ["naaw"] : (this.options.naawCommand ?? ["naaw"])), "builtin", component.name];
-      args.push("--outputs", "outputs");
+      // One word: cwltool sorts arguments and input bindings of equal position together, which would put
+      // the list inputs' `--input` words between `--outputs` and its value.
+      args.push("--outputs=outputs");
     } else {
       baseCommand = [docker ? "python3" : (this.options.python ?? "python3"), "-m", "naaw_runtime", "run"];
       const componentDir = docker ? `${IMAGE_APP_DIR}/component` : path.posix.join(this.options.contextsDir ?? "", component.name);

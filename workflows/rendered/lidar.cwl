@@ -191,8 +191,7 @@ $graph:
   - class: CommandLineTool
     id: '#builtin-merge'
     arguments:
-      - --outputs
-      - outputs
+      - --outputs=outputs
     baseCommand:
       - naaw
       - builtin
@@ -239,8 +238,7 @@ $graph:
   - class: CommandLineTool
     id: '#builtin-split'
     arguments:
-      - --outputs
-      - outputs
+      - --outputs=outputs
     baseCommand:
       - naaw
       - builtin
@@ -332,7 +330,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/export:a7fff511b1de6b862192dc9d2326b0d4f94b0b8a9c424258f86e40f7fecbe706
+        dockerPull: naaw/export:76ea705b3aa93b04945bef5377268138afadd995e170befc232995db2ad051ef
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -404,7 +402,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:4a8c0285b685af0e6d7b6d4a770753115ba9f76c09c7d95df861258c5d22e44a
+        dockerPull: naaw/features:f7920aa6dafa589c7445c8cb01d6fc91f2836e0e076d83403ead44d114f84fb3
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -471,7 +469,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/filter:b521ed707f4c7b3a7e3b8ebddc285773e022a2c199144d963043a97b94de2221
+        dockerPull: naaw/filter:ae03e25162e4239f4f5b420168dca8fd8eaf186ed19773f33401f562d09e5e47
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -558,7 +556,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/load:8637f253b87281a95d4984ece2b455d9bd8f5887de6b8617ab71716ebcd3b966
+        dockerPull: naaw/load:f39209a463c49bd369f8adfcf0c4f637e2d6f0ef50e7911bc7857b9359312222
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -619,7 +617,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/neighbors:6b00e5f72dd2fa85633a77602a19cb36c33e546f9d611fdc0b0587c33be71921
+        dockerPull: naaw/neighbors:c023ac912e244fb521c0cd97465e4cc210a84ca3bb2d4c8e54013383e5e97661
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -679,7 +677,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/normalize:e657f5fe3694291975e270a4602d6843d3e2ae05b292778988be6adf95c8ebb6
+        dockerPull: naaw/normalize:a89b11b19a38da8e021ca8f4739f85d47564aa62d2c88635057d3898036ed87b
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
