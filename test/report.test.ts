@@ -8,23 +8,11 @@ import { encodeFloat32GeoTiff } from "../src/lidar/geotiff";
 import { dagEdges, renderDagSvg } from "../src/local/dagSvg";
 import { NAN_RGBA, previewRaster } from "../src/local/preview";
 import { ReportInput, StepTiming, writeReport } from "../src/local/report";
-import { compileWorkflow } from "../src/workflow/compile";
 import { WorkflowGraph } from "../src/workflow/validate";
+import { demoGraph } from "./helpers/demo";
 import { tempDir } from "./helpers/notebooks";
 
-const ROOT = path.resolve(__dirname, "..");
 
-function demoGraph(): WorkflowGraph {
-  const previous = process.cwd();
-  process.chdir(ROOT);
-  try {
-    const { graph, diagnostics } = compileWorkflow("workflows/lidar.yaml");
-    assert.ok(graph, `the demo does not compile: ${diagnostics.map((d) => d.message).join("; ")}`);
-    return graph;
-  } finally {
-    process.chdir(previous);
-  }
-}
 
 /** A 4 x 3 raster (width 4, height 3) with an empty cell at row 1, column 2. */
 const SMALL = { width: 4, height: 3, nanRow: 1, nanCol: 2 };

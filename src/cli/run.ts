@@ -99,7 +99,7 @@ export function runCommand(): Command {
         } catch (error) {
           progress.stopBar();
           if (error instanceof StepFailure) {
-            const kept = options.cache ? "; finished steps are kept in the cache: fix the problem and run again to resume" : "";
+            const kept = options.cache && !error.badInput ? "; finished steps are kept in the cache: run again to resume" : "";
             throw new UsageError(`${error.message}${kept}`, error.badInput ? 2 : 1);
           }
           throw error;

@@ -9,6 +9,7 @@ import { WorkflowGraph } from "../workflow/validate";
 import { escapeMarkup, renderDagSvg } from "./dagSvg";
 import { COLORMAP_STOPS, previewGeoTiff } from "./preview";
 
+/** How long one step of one item took (0 s when it came from the cache). */
 export interface StepTiming {
   readonly step: string;
   readonly item?: string;

@@ -3,11 +3,14 @@ import * as path from "path";
 import { localContextDir } from "../containerize/context";
 import { Binding, Reference } from "../workflow/spec";
 import { GraphStep, WorkflowGraph } from "../workflow/validate";
+import type { StepTiming } from "./report";
 import { BUILTIN_STEPS, BuiltinInputError, BUILTINS_REVISION } from "./builtinSteps";
 import { cacheKey, fileFingerprint, StepCache } from "./cache";
 import { ServiceCallError, ServicePool } from "./services";
 import { Task, TaskGraph, taskKey } from "./taskGraph";
 import { asInputFile, asParam, describeValue, fileValue, listValue, loadValue, plainValue, StepValue, storeValue, ValueBindingError, valueIdentity } from "./values";
+
+export type { StepTiming };
 
 export interface RunOptions {
   /** Steps in flight at once (and service processes per component). */
@@ -38,14 +41,6 @@ export interface TaskInfo {
   readonly item?: number;
   /** A short name of the foreach item (a tile's file name). */
   readonly itemName?: string;
-}
-
-export interface StepTiming {
-  readonly step: string;
-  readonly item?: string;
-  readonly seconds: number;
-  readonly cached: boolean;
-  readonly attempts: number;
 }
 
 export interface RunResult {

@@ -12,6 +12,7 @@ import { pythonEnv, pythonExecutable } from "../../src/python/interpreter";
 import { compileWorkflow } from "../../src/workflow/compile";
 import { CwlOptions, renderCwl, renderCwlYaml } from "../../src/workflow/cwl";
 import { WorkflowGraph } from "../../src/workflow/validate";
+import { demoGraph } from "../helpers/demo";
 import { tempDir, writeNotebook } from "../helpers/notebooks";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -28,17 +29,6 @@ function processes(document: Json, cls: string): Json[] {
   return (document.$graph as Json[]).filter((p) => p.class === cls);
 }
 
-function demoGraph(): WorkflowGraph {
-  const cwd = process.cwd();
-  process.chdir(ROOT);
-  try {
-    const { graph, diagnostics } = compileWorkflow("workflows/lidar.yaml");
-    assert.ok(graph, `the demo does not compile: ${diagnostics.map((d) => d.message).join("; ")}`);
-    return graph;
-  } finally {
-    process.chdir(cwd);
-  }
-}
 
 /**
  * A project with a notebook of two components (`load` reads the array at the param `path`; `scale`
