@@ -42,9 +42,11 @@ function rastersOf(graph: WorkflowGraph, result: RunResult): { feature: string; 
 function summary(workflow: string, result: RunResult, workers: number, rasters: readonly { path: string }[], report: string): string {
   const ran = result.timings.filter((t) => !t.cached).length;
   const cached = result.timings.length - ran;
-  const rate = result.points > 0 && result.seconds > 0 ? `, ${formatCount(result.points / result.seconds)} points/s` : "";
+  const computed = result.pointsComputed;
+  const rate = computed > 0 && result.seconds > 0 ? `, ${formatCount(computed / result.seconds)} points/s` : "";
+  const reused = computed < result.points ? ` (${formatCount(result.points - computed)} from the cache)` : "";
   const lines = [
-    `${workflow}: done in ${formatSeconds(result.seconds)} with ${workers} worker${workers === 1 ? "" : "s"}: ${result.items} tile${result.items === 1 ? "" : "s"}, ${formatCount(result.points)} points${rate}`,
+    `${workflow}: done in ${formatSeconds(result.seconds)} with ${workers} worker${workers === 1 ? "" : "s"}: ${result.items} tile${result.items === 1 ? "" : "s"}, ${formatCount(result.points)} points${reused}${rate}`,
     `steps: ${ran} run, ${cached} from the cache; ${result.servicesStarted} component service${result.servicesStarted === 1 ? "" : "s"} started and stopped`,
     ...rasters.map((r) => `  ${path.relative(process.cwd(), r.path) || r.path}`),
     `report: ${path.relative(process.cwd(), report) || report}`,
@@ -118,7 +120,8 @@ export function runCommand(): Command {
           rasters,
           steps: result.timings,
           summary: {
-            points: result.points,
+            // The points this run computed: a rate over points that came from the cache would mean nothing.
+            points: result.pointsComputed,
             tiles: result.items,
             seconds: result.seconds,
             workers: options.workers,

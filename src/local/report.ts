@@ -92,9 +92,9 @@ const seconds3 = (s: number): string => s.toFixed(3);
 
 function summarySection(input: ReportInput): string {
   const { summary } = input;
-  const rate = summary.seconds > 0 ? `${formatNumber(summary.points / summary.seconds)}` : "–";
+  const rate = summary.seconds > 0 && summary.points > 0 ? `${formatNumber(summary.points / summary.seconds)}` : "–";
   const facts: [string, string][] = [
-    ["points", summary.points.toLocaleString("en-US")],
+    ["points computed", summary.points.toLocaleString("en-US")],
     ["tiles", summary.tiles.toLocaleString("en-US")],
     ["wall time", formatDuration(summary.seconds)],
     ["points / s", rate],

@@ -48,6 +48,8 @@ export interface RunResult {
   readonly timings: readonly StepTiming[];
   /** Points in all the foreach items (tiles), when their sidecars say. */
   readonly points: number;
+  /** Points of the items that had a step computed in this run (not all from the cache). */
+  readonly pointsComputed: number;
   readonly items: number;
   readonly seconds: number;
   readonly servicesStarted: number;
@@ -111,6 +113,7 @@ export class LocalRunner {
   private readonly timings: StepTiming[] = [];
   private readonly contextDirs = new Map<string, string>();
   private readonly fingerprints = new Map<string, string>();
+  private readonly computedItems = new Set<string>();
   private stopping = false;
 
   constructor(
@@ -175,10 +178,15 @@ export class LocalRunner {
       await this.pool.stopAll();
     }
     const points = [...this.itemPoints.values()].flat().reduce((a, b) => a + b, 0);
+    const pointsComputed = [...this.computedItems].reduce((sum, key) => {
+      const [group, item] = key.split("#");
+      return sum + (this.itemPoints.get(group!)?.[Number(item)] ?? 0);
+    }, 0);
     return {
       outputs: this.outputs,
       timings: this.timings,
       points,
+      pointsComputed,
       items: [...this.items.values()].reduce((n, list) => n + list.length, 0),
       seconds: (performance.now() - started) / 1000,
       servicesStarted: this.pool.startedCount,
@@ -325,6 +333,7 @@ export class LocalRunner {
           this.cache.discard(staging);
         }
         this.outputs.set(taskKey(task), outputs);
+        if (step.foreach !== undefined) this.computedItems.add(`${step.foreach}#${task.item}`);
         const timing = { step: step.id, item: info.itemName, seconds, cached: false, attempts: attempt };
         this.timings.push(timing);
         this.options.events?.stepFinished?.(info, timing);
