@@ -16,7 +16,7 @@ const DATA = path.resolve(ROOT, "..", "shared", "data", "lidar");
 const NAAW = path.join(ROOT, "bin", "naaw.js");
 const FEATURES = ["perc_95_normalized_height", "max_normalized_height", "mean_normalized_height", "pulse_penetration_ratio", "point_density"];
 
-describe("the LiDAR workflow on cwltool", function () {
+describe("the LiDAR workflow on cwltool and GDAL", function () {
   this.timeout(300_000);
   let scratch: { dir: string; cleanup: () => void };
   before(() => (scratch = tempDir("naaw-cwl-lidar-")));
@@ -58,6 +58,22 @@ describe("the LiDAR workflow on cwltool", function () {
     assert.deepEqual(result["merge.files"]!.map((f) => f.basename).sort(), FEATURES.map((f) => `${f}.tif`).sort());
     for (const file of result["merge.files"]!) {
       assert.ok(fs.readFileSync(file.path).equals(fs.readFileSync(path.join(naawOut, file.basename))), `${file.basename}: cwltool and naaw run differ`);
+    }
+
+    // GDAL reads every GeoTIFF of the run with the grid of the reference computed from the LAS file.
+    const reference = path.join(scratch.dir, "reference");
+    const made = spawnSync(pythonExecutable(), [path.join(ROOT, "test", "helpers", "reference_features.py"), "--out", reference, input], { encoding: "utf8" });
+    assert.equal(made.status, 0, made.stderr);
+    const grid = JSON.parse(fs.readFileSync(path.join(reference, "grid.json"), "utf8")) as { origin_x: number; origin_y: number; rows: number; cols: number; cell_size: number };
+    for (const feature of FEATURES) {
+      const info = spawnSync("gdalinfo", ["-json", path.join(naawOut, `${feature}.tif`)], { encoding: "utf8" });
+      assert.equal(info.status, 0, info.stderr);
+      const json = JSON.parse(info.stdout) as { size: number[]; geoTransform: number[]; bands: { type: string; noDataValue: unknown }[] };
+      assert.deepEqual(json.size, [grid.cols, grid.rows], `${feature}: size`);
+      assert.deepEqual(json.geoTransform, [grid.origin_x, grid.cell_size, 0, grid.origin_y, 0, -grid.cell_size], `${feature}: geotransform`);
+      assert.equal(json.bands.length, 1);
+      assert.equal(json.bands[0]!.type, "Float32");
+      assert.equal(json.bands[0]!.noDataValue, "NaN", `${feature}: nodata`);
     }
   });
 });
