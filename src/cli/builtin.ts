@@ -6,6 +6,7 @@ import { formatCount } from "../local/progress";
 import { fileValue, listValue, StepValue, ValueBindingError } from "../local/values";
 import { BUILTINS } from "../workflow/builtins";
 import { ComponentInterface } from "../workflow/catalog";
+import { WorkflowType } from "../workflow/spec";
 import { isList, valueFileExtension } from "../workflow/types";
 import { ParamValueError, resolveParams } from "../local/params";
 import { runAction, UsageError } from "./output";
@@ -24,16 +25,16 @@ const collect = (value: string, all: string[]): string[] => [...all, value];
  * passes each file of a list), else `<inputs>/NAME/` (its files in name order; how Argo delivers a
  * fan-in) or `<inputs>/NAME.<ext>`.
  */
-function inputValue(component: ComponentInterface, name: string, type: string, options: BuiltinOptions): StepValue | undefined {
+function inputValue(component: ComponentInterface, name: string, type: WorkflowType, options: BuiltinOptions): StepValue | undefined {
   const given = options.input.filter((i) => i.startsWith(`${name}=`)).map((i) => fileValue(i.slice(name.length + 1)));
-  if (given.length > 0) return isList(type as never) ? listValue(given) : given[0];
+  if (given.length > 0) return isList(type) ? listValue(given) : given[0];
   if (!options.inputs) return undefined;
   const dir = path.join(options.inputs, name);
   if (fs.existsSync(dir) && fs.statSync(dir).isDirectory()) {
     return listValue(fs.readdirSync(dir).filter((f) => !f.startsWith(".")).sort().map((f) => fileValue(path.join(dir, f))));
   }
-  const single = path.join(options.inputs, `${name}.${valueFileExtension(type as never)}`);
-  if (fs.existsSync(single)) return isList(type as never) ? listValue([fileValue(single)]) : fileValue(single);
+  const single = path.join(options.inputs, `${name}.${valueFileExtension(type)}`);
+  if (fs.existsSync(single)) return isList(type) ? listValue([fileValue(single)]) : fileValue(single);
   throw new UsageError(`builtin/${component.name}: input '${name}' is neither ${dir}/ nor ${single}`, 2);
 }
 
@@ -77,8 +78,7 @@ export function builtinCommand(): Command {
         if (!component || !step) throw new UsageError(`no built-in '${name}'; the built-ins are ${Object.keys(BUILTIN_STEPS).join(", ")}`, 2);
         let params: Record<string, unknown>;
         try {
-          const declarations = component.params.map((p) => ({ name: p.name, type: p.type as never, default: p.default, at: { line: 0, column: 0 } as never }));
-          params = resolveParams(declarations, options.param, `builtin/${name}`);
+          params = resolveParams(component.params, options.param, `builtin/${name}`);
         } catch (error) {
           if (error instanceof ParamValueError) throw new UsageError(error.message.replace(/--set /g, "--param "), 2);
           throw error;

@@ -1,6 +1,13 @@
 import { load } from "js-yaml";
-import { ParamDeclaration } from "../workflow/spec";
+import { WorkflowType } from "../workflow/spec";
 import { fits, literalType } from "../workflow/types";
+
+/** What a param value is checked against: a workflow's declaration or a built-in's param. */
+export interface ParamSlot {
+  readonly name: string;
+  readonly type: WorkflowType;
+  readonly default?: unknown;
+}
 
 /** A `--set` that names no param, has no `=`, or gives a value of the wrong type. */
 export class ParamValueError extends Error {}
@@ -9,7 +16,7 @@ export class ParamValueError extends Error {}
  * A `--set NAME=VALUE` value as the param's type wants it: a `str` takes the text as it is; every
  * other type reads the text as YAML (so `10`, `2.5`, `true`, `[1, 3]` and `{a: 1}` mean what they say).
  */
-function parseValue(declaration: ParamDeclaration, text: string, shown: string): unknown {
+function parseValue(declaration: ParamSlot, text: string, shown: string): unknown {
   if (declaration.type === "str" || declaration.type === "any") return text;
   let value: unknown;
   try {
@@ -18,7 +25,8 @@ function parseValue(declaration: ParamDeclaration, text: string, shown: string):
     throw new ParamValueError(`--set ${shown}: '${text}' is not a ${declaration.type} value`);
   }
   if (!fits(literalType(value), declaration.type)) {
-    const example = { int: "10", float: "2.5", bool: "true", list: "[1, 3, 4]", dict: "{a: 1}", ndarray: "(an array file)" }[declaration.type] ?? "";
+    const examples: Record<string, string> = { int: "10", float: "2.5", bool: "true", list: "[1, 3, 4]", dict: "{a: 1}", ndarray: "(an array file)" };
+    const example = examples[declaration.type.startsWith("list") ? "list" : declaration.type] ?? "";
     throw new ParamValueError(`--set ${shown}: param '${declaration.name}' is a ${declaration.type}, but '${text}' is a ${literalType(value)}; give e.g. ${declaration.name}=${example}`);
   }
   return value;
@@ -28,7 +36,7 @@ function parseValue(declaration: ParamDeclaration, text: string, shown: string):
  * The run's param values: each declared param's `--set` value, else its default. Unknown names and
  * params without a value are errors that list what the workflow declares.
  */
-export function resolveParams(declarations: readonly ParamDeclaration[], settings: readonly string[], workflow: string): Record<string, unknown> {
+export function resolveParams(declarations: readonly ParamSlot[], settings: readonly string[], workflow: string): Record<string, unknown> {
   const byName = new Map(declarations.map((d) => [d.name, d]));
   const values: Record<string, unknown> = {};
   for (const setting of settings) {

@@ -1,5 +1,5 @@
 import { SingleBar } from "cli-progress";
-import { RunEvents, StepTiming, TaskInfo } from "./runner";
+import { RunEvents, TaskInfo } from "./runner";
 
 /** 1234567 → "1.23 M"; below ten thousand as is. */
 export function formatCount(n: number): string {
@@ -102,8 +102,6 @@ export class RunProgress implements RunEvents {
   retrying(task: TaskInfo, attempt: number, delaySeconds: number, error: string): void {
     this.writeLine(`step '${task.step}'${task.itemName ? ` on ${task.itemName}` : ""} failed (attempt ${attempt}): ${error}; retrying in ${delaySeconds} s`);
   }
-
-  stepFinished(_task: TaskInfo, _timing: StepTiming): void {}
 
   /** A line that does not tear the bar. */
   writeLine(text: string): void {

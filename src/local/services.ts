@@ -44,7 +44,6 @@ export interface ServiceDefinition {
 class ServiceProcess {
   private exited = false;
   private exitWaiters: (() => void)[] = [];
-  private readonly stderrTail: string[] = [];
 
   private constructor(
     readonly definition: ServiceDefinition,
@@ -86,11 +85,6 @@ class ServiceProcess {
     // What the cells print is not needed: drain it so the pipe never fills.
     child.stdout!.resume();
     const service = new ServiceProcess(definition, child, url);
-    service.stderrTail.push(...stderr);
-    child.stderr!.on("data", (text: string) => {
-      service.stderrTail.push(text);
-      if (service.stderrTail.length > 50) service.stderrTail.shift();
-    });
     child.on("exit", () => {
       service.exited = true;
       for (const wake of service.exitWaiters.splice(0)) wake();
@@ -109,11 +103,6 @@ class ServiceProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
-  }
-
-  /** The last lines the service wrote to stderr (the traceback of a failed run). */
-  recentErrors(): string {
-    return this.stderrTail.join("");
   }
 
   async run(agent: http.Agent, body: unknown): Promise<RunAnswer> {
@@ -173,8 +162,6 @@ function requestJson(agent: http.Agent, url: URL, method: string, body?: unknown
 /** A service instance lent to one caller at a time. */
 export interface ServiceLease {
   run(body: unknown): Promise<RunAnswer>;
-  /** The last lines the service wrote to stderr. */
-  recentErrors(): string;
   release(): void;
 }
 
@@ -188,7 +175,7 @@ export class ServicePool {
   private readonly idle = new Map<string, ServiceProcess[]>();
   private readonly all: ServiceProcess[] = [];
   private readonly starting = new Map<string, number>();
-  private readonly waiters = new Map<string, ((service: ServiceProcess) => void)[]>();
+  private readonly waiters = new Map<string, (() => void)[]>();
   private stopped = false;
   /** Services started, for the summary. */
   startedCount = 0;
@@ -199,63 +186,48 @@ export class ServicePool {
   ) {}
 
   async acquire(definition: ServiceDefinition): Promise<ServiceLease> {
-    if (this.stopped) throw new Error("the run is stopping");
     const key = definition.componentDir;
-    const idle = this.idle.get(key) ?? [];
-    let service: ServiceProcess | undefined;
-    while (!service && idle.length > 0) {
-      const candidate = idle.pop()!;
-      if (candidate.alive) service = candidate;
-    }
-    if (!service) {
+    for (;;) {
+      if (this.stopped) throw new Error("the run is stopping");
+      const idle = this.idle.get(key) ?? [];
+      this.idle.set(key, idle.filter((s) => s.alive));
+      const reused = this.idle.get(key)!.pop();
+      if (reused) return this.lease(reused);
       const running = this.all.filter((s) => s.definition.componentDir === key && s.alive).length + (this.starting.get(key) ?? 0);
-      if (running < this.perComponent) {
-        this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
-        try {
-          service = await ServiceProcess.start(definition, this.dataRoot, this.agent);
-        } finally {
-          this.starting.set(key, (this.starting.get(key) ?? 1) - 1);
-        }
-        this.startedCount += 1;
-        this.all.push(service);
-        if (this.stopped) {
-          await service.stop();
-          throw new Error("the run is stopping");
-        }
-      } else {
-        service = await new Promise<ServiceProcess>((resolve) => {
-          const list = this.waiters.get(key) ?? [];
-          list.push(resolve);
-          this.waiters.set(key, list);
-        });
-      }
+      if (running < this.perComponent) return this.lease(await this.start(definition));
+      // Every process of this component is busy: wait until one is released (or dies), then look again.
+      await new Promise<void>((wake) => this.waiters.set(key, [...(this.waiters.get(key) ?? []), wake]));
     }
-    return this.lease(service);
+  }
+
+  private async start(definition: ServiceDefinition): Promise<ServiceProcess> {
+    const key = definition.componentDir;
+    this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
+    let service: ServiceProcess;
+    try {
+      service = await ServiceProcess.start(definition, this.dataRoot, this.agent);
+    } finally {
+      this.starting.set(key, this.starting.get(key)! - 1);
+    }
+    this.startedCount += 1;
+    this.all.push(service);
+    if (this.stopped) {
+      await service.stop();
+      throw new Error("the run is stopping");
+    }
+    return service;
   }
 
   private lease(service: ServiceProcess): ServiceLease {
     let released = false;
     return {
       run: (body) => service.run(this.agent, body),
-      recentErrors: () => service.recentErrors(),
       release: () => {
         if (released) return;
         released = true;
         const key = service.definition.componentDir;
-        const waiter = this.waiters.get(key)?.shift();
-        if (waiter && service.alive) waiter(service);
-        else if (service.alive) this.idle.set(key, [...(this.idle.get(key) ?? []), service]);
-        else if (waiter) {
-          // The process died: start a replacement for the waiting caller.
-          ServiceProcess.start(service.definition, this.dataRoot, this.agent).then(
-            (fresh) => {
-              this.all.push(fresh);
-              this.startedCount += 1;
-              waiter(fresh);
-            },
-            () => waiter(service),
-          );
-        }
+        if (service.alive) this.idle.set(key, [...(this.idle.get(key) ?? []), service]);
+        this.waiters.get(key)?.shift()?.();
       },
     };
   }

@@ -27,12 +27,16 @@ export class TaskGraph {
   private readonly nodes = new Map<string, Node>();
   private readonly ready: Task[] = [];
   private readonly order = new Map<string, number>();
+  private readonly stepsById = new Map<string, GraphStep>();
   private readonly groups = new Map<string, GraphForeach>();
   private readonly pendingGroups: GraphForeach[] = [];
   private unfinished = 0;
 
-  constructor(private readonly graph: WorkflowGraph) {
-    graph.steps.forEach((step, i) => this.order.set(step.id, i));
+  constructor(graph: WorkflowGraph) {
+    graph.steps.forEach((step, i) => {
+      this.order.set(step.id, i);
+      this.stepsById.set(step.id, step);
+    });
     for (const group of graph.foreach) this.groups.set(group.id, group);
     const topLevel = graph.steps.filter((s) => !s.foreach);
     for (const step of topLevel) this.nodes.set(step.id, { task: { step, order: this.order.get(step.id)! }, waiting: 0, dependents: [] });
@@ -50,15 +54,14 @@ export class TaskGraph {
     const inner = new Set(group.steps);
     const outer = new Set(group.dependencies.filter((d) => d !== group.id));
     for (const id of group.steps) {
-      for (const d of this.graph.steps.find((s) => s.id === id)!.dependencies) if (!inner.has(d) && d !== group.id) outer.add(this.topLevelId(d));
+      for (const d of this.stepsById.get(id)!.dependencies) if (!inner.has(d) && d !== group.id) outer.add(this.topLevelId(d));
     }
     return [...outer];
   }
 
   /** The top-level node a step belongs to: itself, or its foreach group. */
   private topLevelId(id: string): string {
-    const step = this.graph.steps.find((s) => s.id === id);
-    return step?.foreach ?? id;
+    return this.stepsById.get(id)?.foreach ?? id;
   }
 
   private link(from: Node, to: Node): void {
@@ -94,7 +97,7 @@ export class TaskGraph {
   /** Create the tasks of a group for `items` items. */
   expand(group: GraphForeach, items: number): void {
     const groupNode = this.nodes.get(group.id)!;
-    const steps = group.steps.map((id) => this.graph.steps.find((s) => s.id === id)!).sort((a, b) => this.order.get(a.id)! - this.order.get(b.id)!);
+    const steps = group.steps.map((id) => this.stepsById.get(id)!).sort((a, b) => this.order.get(a.id)! - this.order.get(b.id)!);
     groupNode.remaining = items * steps.length;
     this.unfinished += groupNode.remaining;
     for (let item = 0; item < items; item++) {
