@@ -25,8 +25,12 @@ export function serveCommand(): Command {
       .description("serve one component as a local REST service (GET /healthz, GET /spec, POST /run)")
       .argument("<component>", "the component to serve")
       .option("-p, --port <port>", "port to listen on (0: any free port)", parsePort, 8080)
-      .option("--host <host>", "address to bind; keep 127.0.0.1 unless the service must be reachable from elsewhere", "127.0.0.1")
-      .option("--data-root <dir>", "directory that input and output paths must stay inside", "."),
+      .option(
+        "--host <host>",
+        "address to bind; keep 127.0.0.1 unless the service must be reachable from elsewhere (any other address warns: the service has no authentication)",
+        "127.0.0.1",
+      )
+      .option("--data-root <dir>", "directory that input, output and param paths must stay inside; the cells run in it", "."),
   )
     .addHelpText(
       "after",

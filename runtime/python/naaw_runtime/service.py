@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -28,6 +29,9 @@ MAX_BODY_BYTES = 1024 * 1024
 # instead of a connection reset; anything larger is refused without reading it.
 MAX_DRAINED_BYTES = 16 * 1024 * 1024
 RUNS_DIR = Path(".naaw") / "runs"
+# Longer paths name nothing the kernel opens (ENAMETOOLONG); they get a lexical check only, since realpath
+# costs one lstat per component (a 1 MiB body of `a/a/a/...` would hold a thread for seconds).
+PATH_MAX = 4096
 
 
 class RuntimeService:
@@ -44,10 +48,38 @@ class RuntimeService:
         """A request path resolved against the data root; symlinks included, it must not leave the root."""
         if not isinstance(given, str) or not given or "\0" in given:
             raise InputError(f"{what} must be a path (a non-empty string), got {given!r}")
+        if len(given) > PATH_MAX:
+            raise InputError(f"{what}: a path of {len(given)} characters is longer than any path can be ({PATH_MAX})")
         real = os.path.realpath(os.path.join(self.data_root, given))
-        if real != self.data_root and not real.startswith(self.data_root.rstrip(os.sep) + os.sep):
+        if not self._inside(real):
             raise InputError(f"{what}: path '{given}' is outside the data root")
         return Path(real)
+
+    def _inside(self, absolute: str) -> bool:
+        return absolute == self.data_root or absolute.startswith(self.data_root.rstrip(os.sep) + os.sep)
+
+    def confine_params(self, given: dict[str, Any]) -> None:
+        """Refuse a request whose params could name a path outside the data root.
+
+        The spec types a path param like `load`'s `tile` as a plain `str`, and nothing declares which strings
+        the cells open, so every string in a given param (in lists and dict values too) is held to what an
+        input path is held to: read relative to the data root (the cells run there: see `serve`), it must
+        stay inside, symlinks included. A string that is not meant as a path passes unless it is absolute or
+        climbs out with `..`. Defaults come from the notebook, not the request, and are not checked.
+        """
+        for name, value in given.items():
+            for text in _strings(value):
+                if "\0" in text:
+                    continue  # no file name holds a NUL: open() refuses it, so it cannot lead anywhere
+                joined = os.path.join(self.data_root, text)
+                # A string too long to be a path is checked lexically (see PATH_MAX).
+                where = os.path.normpath(joined) if len(text) > PATH_MAX else os.path.realpath(joined)
+                if not self._inside(where):
+                    shown = text if len(text) <= 200 else text[:197] + "..."
+                    raise InputError(
+                        f"param '{name}': path '{shown}' is outside the data root "
+                        "(a string in params is read as a path relative to --data-root and must stay inside it)"
+                    )
 
     def relative(self, path: Path) -> str:
         return os.path.relpath(path, self.data_root)
@@ -74,6 +106,7 @@ class RuntimeService:
             raise InputError("'params' must be an object mapping each param name to a value")
         check_input_names(spec, list(paths))
         params = bind_params(spec, given_params)
+        self.confine_params(given_params)
         values = dict(params)
         for variable in spec.inputs:
             what = f"input '{variable.name}'"
@@ -102,6 +135,21 @@ class RuntimeService:
         fresh = runs / f"{self.component.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         fresh.mkdir()
         return fresh
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON value (dict keys aside), walked without recursion: a body may nest deeply."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+    return found
 
 
 def _remove_if_empty(directory: Path) -> None:
@@ -191,6 +239,12 @@ class _Handler(BaseHTTPRequestHandler):
             return loads_strict(raw)
         except ValueError as exc:
             raise InputError(f"malformed JSON in the request body: {exc}") from None
+        except RecursionError:
+            # json's decoder recurses once per nested array or object; Python stops it with RecursionError
+            # (the thread's stack is intact, so the service goes on serving).
+            raise InputError(
+                f"the JSON in the request body is nested too deeply (Python's limit is about {sys.getrecursionlimit()} levels)"
+            ) from None
 
     def _discard(self, length: int) -> None:
         remaining = length
@@ -250,6 +304,34 @@ def _stop_at_eof(stop: threading.Event) -> None:
     stop.set()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the service on this machine: a loopback address, or a name for one."""
+    name = host.strip("[]").split("%", 1)[0]
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        if not name:
+            return False  # "" binds every interface
+        try:
+            infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return False  # it cannot be bound either; the bind reports that
+        return bool(infos) and all(is_loopback(str(info[4][0])) for info in infos)
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning for a service bound where other machines can reach it, or None on loopback."""
+    if is_loopback(host):
+        return None
+    return (
+        f"naaw_runtime: warning: --host {host or '(all interfaces)'} is not a loopback address: the service has no "
+        "authentication, and anyone who can reach it over the network can run the component and read and write "
+        "files under its data root; bind 127.0.0.1, or put it behind an authenticating proxy or a network policy"
+    )
+
+
 def url_of(server: RuntimeServer) -> str:
     host, port = server.server_address[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -258,7 +340,13 @@ def url_of(server: RuntimeServer) -> str:
 def serve(component_dir: str, host: str, port: int, data_root: str, stop_on_stdin_eof: bool = False) -> int:
     """Serve until SIGTERM or SIGINT (or, if asked, until stdin closes), then stop cleanly and return 0."""
     component = Component.load(component_dir)
+    warning = exposure_warning(host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     server = make_server(component, host, port, data_root)
+    # The cells open paths relative to the working directory: run them in the data root, so that a relative
+    # path in a param means the file that confine_params checked, as an input path does.
+    os.chdir(os.path.realpath(data_root))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
