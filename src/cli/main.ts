@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { buildCommand } from "./build";
 import { builtinCommand } from "./builtin";
 import { componentsCommand } from "./components";
+import { planCommand } from "./plan";
 import { renderCommand } from "./render";
 import { runCommand } from "./run";
 import { serveCommand } from "./serve";
@@ -18,6 +19,7 @@ export function program(): Command {
     .addCommand(validateCommand())
     .addCommand(renderCommand())
     .addCommand(runCommand())
+    .addCommand(planCommand())
     .addCommand(builtinCommand());
 }
 

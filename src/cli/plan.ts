@@ -1,0 +1,147 @@
+import { Command } from "commander";
+import * as fs from "fs";
+import { LidarInputError } from "../lidar/errors";
+import { calibrate } from "../plan/calibrate";
+import { calibrationPath, CalibrationError, readCalibration, staleComponents } from "../plan/calibration";
+import { formatPlan } from "../plan/format";
+import { planJson, planRun } from "../plan/plan";
+import { loadAwsPrices, PriceCatalogError } from "../plan/prices/catalog";
+import { PlanInputError } from "../plan/request";
+import { buildRequest, mergeSettings, PlanSettings, positive, readStackSettings } from "../plan/settings";
+import { DataVolumeError, resolveDataVolume } from "../plan/volume";
+import { WorkflowGraph } from "../workflow/validate";
+import { runAction, UsageError } from "./output";
+import { compileOrReport } from "./validate";
+
+export const DEFAULT_WORKFLOW = "workflows/lidar.yaml";
+
+interface PlanCommandOptions {
+  readonly stack?: string;
+  readonly data?: string;
+  readonly budget?: string;
+  readonly deadline?: string;
+  readonly objective?: string;
+  readonly cloud?: string;
+  readonly region?: string;
+  readonly spot?: boolean;
+  readonly inputLocation?: string;
+  readonly instanceTypes?: string;
+  readonly tileSize?: string;
+  readonly maxNodes?: string;
+  readonly density?: string;
+  readonly json?: boolean;
+  readonly calibrate?: string | boolean;
+  readonly notebooks?: string;
+  readonly rows?: string;
+}
+
+/** The flags as settings: each value checked here, so a bad one is one line and exit 2. */
+function flagSettings(o: PlanCommandOptions): PlanSettings {
+  const choice = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined => {
+    if (value === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(value)) throw new PlanInputError(`${flag} must be ${allowed.join(" or ")}, got '${value}'`);
+    return value as T;
+  };
+  const number = (value: string | undefined, flag: string) => (value === undefined ? undefined : positive(value, flag));
+  return {
+    data: o.data,
+    budget: number(o.budget, "--budget"),
+    deadlineHours: number(o.deadline, "--deadline"),
+    objective: choice(o.objective, ["time", "cost"], "--objective"),
+    cloud: choice(o.cloud, ["aws", "openstack"], "--cloud"),
+    region: o.region,
+    spot: o.spot,
+    inputLocation: choice(o.inputLocation, ["s3", "internet"], "--input-location"),
+    instanceTypes: o.instanceTypes?.split(",").map((s) => s.trim()).filter(Boolean),
+    tileSizes: o.tileSize?.split(",").map((s) => positive(s.trim(), "--tile-size")),
+    maxNodes: number(o.maxNodes, "--max-nodes"),
+    pointDensity: number(o.density, "--density"),
+  };
+}
+
+/** A workflow param's default, as the planner needs (the sample input, the tile and cell sizes). */
+function paramDefault(graph: WorkflowGraph, name: string): unknown {
+  return graph.params.find((p) => p.name === name)?.default;
+}
+
+async function runCalibration(workflow: string, graph: WorkflowGraph, sample: string | undefined): Promise<void> {
+  const input = sample ?? String(paramDefault(graph, "input") ?? "");
+  if (!input || !fs.existsSync(input.replace(/[*?].*$/, "") || ".")) {
+    throw new UsageError(`${input || "(no sample)"}: no such sample; \`npm run demo:data\` makes the demo data in data/lidar, or name LAS/LAZ files: npx naaw plan --calibrate PATH`, 2);
+  }
+  const command = `npx naaw plan ${workflow} --calibrate ${input}`;
+  process.stderr.write(`calibrating ${workflow} on ${input}: one worker, no cache (this runs every step once)\n`);
+  const calibration = await calibrate({ workflow, graph, sample: input, command });
+  const file = calibrationPath(workflow);
+  fs.writeFileSync(file, JSON.stringify(calibration, null, 2) + "\n");
+  const rows = calibration.steps.map((s) => `  ${s.step.padEnd(10)} ${s.phase.padEnd(5)} ${s.cpuSecondsPerMillionPoints.toFixed(3).padStart(8)} CPU s/M points  ${s.peakMemoryMiB.toFixed(0).padStart(5)} MiB peak`);
+  process.stdout.write(`${file}: ${calibration.sample.points} points, ${calibration.sample.tiles} tiles on ${calibration.machine.cpuModel}\n${rows.join("\n")}\n`);
+}
+
+export function planCommand(): Command {
+  return new Command("plan")
+    .description("price a cluster for the data, the budget and the deadline before anything exists (or --calibrate: measure the workflow here)")
+    .argument("[workflow]", `the workflow YAML file (default: the stack's naaw:workflow, else ${DEFAULT_WORKFLOW})`)
+    .option("--stack <name>", "read the naaw: plan keys of stacks/Pulumi.<name>.yaml (flags override them)")
+    .option("--data <size|path>", "the data: a size (16TB, 1.4TiB), a point count (700e9points), or LAS/LAZ files (a path or glob; headers only are read)")
+    .option("--budget <usd>", "the most the run may cost (USD on AWS; the stack's currency on OpenStack)")
+    .option("--deadline <hours>", "the latest the results may be ready, in hours from `pulumi up`")
+    .option("--objective <time|cost>", "time: the fastest within budget and deadline (default); cost: the cheapest within the deadline")
+    .option("--cloud <aws|openstack>", "where the cluster runs (default aws; openstack takes its flavors from the stack)")
+    .option("--region <region>", "the AWS region (default eu-west-1)")
+    .option("--spot", "spot capacity may be used (default)")
+    .option("--no-spot", "on-demand capacity only")
+    .option("--input-location <s3|internet>", "where the input lives: S3 in the same region (default) or the internet (through the NAT gateway)")
+    .option("--instance-types <list>", "only these instance types or flavors, comma-separated")
+    .option("--tile-size <metres>", "tile edges to try, comma-separated (default 250,500,1000,2000 and the workflow's)")
+    .option("--max-nodes <n>", "the most workflow nodes (default 256)")
+    .option("--density <points/m2>", "points per square metre of a volume given as a size (default 10, AHN3's)")
+    .option("--rows <n>", "candidate rows to show (default 12)")
+    .option("--json", "the plan as JSON on stdout")
+    .option("--calibrate [sample]", "run the workflow here on a sample (default: the workflow's input, the demo data) and write <workflow>.calibration.json")
+    .option("--notebooks <dir>", "where `uses: <notebook>/<component>` finds <notebook>.ipynb (default: notebooks/ beside workflows/)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npx naaw plan --calibrate\n  npx naaw plan --data data/lidar --budget 5\n  npx naaw plan --stack ahn3\n  npx naaw plan --data 700e9points --deadline 24 --objective cost --json\n  npx naaw plan --stack ahn3 --cloud openstack",
+    )
+    .action((workflowArg: string | undefined, options: PlanCommandOptions) =>
+      runAction(async () => {
+        try {
+          const flags = flagSettings(options);
+          const stack = options.stack ? readStackSettings(options.stack) : {};
+          const settings = mergeSettings(stack, flags);
+          const workflow = workflowArg ?? settings.workflow ?? DEFAULT_WORKFLOW;
+          const { graph } = compileOrReport(workflow, options.notebooks);
+          if (!graph) return;
+          if (options.calibrate !== undefined) {
+            await runCalibration(workflow, graph, typeof options.calibrate === "string" ? options.calibrate : undefined);
+            return;
+          }
+          const calibrationFile = calibrationPath(workflow);
+          const calibration = readCalibration(calibrationFile);
+          const stale = staleComponents(calibration, graph);
+          if (stale.length > 0) process.stderr.write(`naaw: warning: ${calibrationFile} is stale: ${stale.join(", ")} changed since it was measured; run \`npx naaw plan --calibrate\`\n`);
+          const data = settings.data ?? String(paramDefault(graph, "input") ?? "");
+          const volume = resolveDataVolume(data, { density: settings.pointDensity });
+          const cellSize = Number(paramDefault(graph, "cell_size") ?? 0);
+          const request = buildRequest(settings, volume, Number(paramDefault(graph, "tile_size") ?? 500));
+          const misaligned = cellSize > 0 ? request.tileSizes.filter((t) => Math.abs(t / cellSize - Math.round(t / cellSize)) > 1e-9) : [];
+          if (misaligned.length > 0) throw new PlanInputError(`--tile-size ${misaligned.join(",")}: a tile edge must be a multiple of the workflow's cell_size (${cellSize} m)`);
+          const plan = planRun({
+            request,
+            calibration,
+            staleComponents: stale,
+            aws: request.cloud === "aws" ? loadAwsPrices() : undefined,
+            flavors: settings.openstackFlavors,
+          });
+          if (options.json) process.stdout.write(JSON.stringify(planJson(plan), null, 2) + "\n");
+          else process.stdout.write(formatPlan(plan, { workflow, calibrationFile, rows: options.rows ? positive(options.rows, "--rows") : undefined }));
+          if (!plan.feasible) throw new UsageError(plan.reason!, 1);
+        } catch (error) {
+          if (error instanceof PlanInputError || error instanceof DataVolumeError || error instanceof LidarInputError) throw new UsageError(error.message, 2);
+          if (error instanceof CalibrationError || error instanceof PriceCatalogError) throw new UsageError(error.message, 1);
+          throw error;
+        }
+      }),
+    );
+}
