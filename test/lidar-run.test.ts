@@ -1,4 +1,4 @@
-// `naaw run workflows/lidar.yaml` end to end on real LAS/LAZ files from ../shared/data/lidar: the
+// `naaw run workflows/lidar.yaml` end to end on the real LAS/LAZ test files (test/helpers/testData.ts): the
 // GeoTIFFs equal an independent reference, do not depend on the encoding (LAS or LAZ), the tiling or the
 // number of workers; a killed run resumes from the cache; bad input gets one line and a non-zero exit
 // and leaves earlier results alone; no component service outlives a run.
@@ -9,9 +9,9 @@ import * as path from "path";
 import { decodeFloat32GeoTiff } from "../src/lidar/geotiff";
 import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
 import { tempDir } from "./helpers/notebooks";
+import { lidarFile } from "./helpers/testData";
 
 const ROOT = path.resolve(__dirname, "..");
-const DATA = path.resolve(ROOT, "..", "shared", "data", "lidar");
 const NAAW = path.join(ROOT, "bin", "naaw.js");
 const FEATURES = ["perc_95_normalized_height", "max_normalized_height", "mean_normalized_height", "pulse_penetration_ratio", "point_density"];
 
@@ -80,12 +80,12 @@ describe("naaw run on real LAS/LAZ files", function () {
 
   it("writes GeoTIFFs equal to an independent reference computed from the LAS file", async () => {
     const out = path.join(scratch.dir, "autzen");
-    const result = run(path.join(DATA, "autzen_trim.las"), out, cache, ["--set", "tile_size=250", "--workers", "2"]);
+    const result = run(lidarFile("autzen_trim.las"), out, cache, ["--set", "tile_size=250", "--workers", "2"]);
     assert.match(result.stdout, /: done in .* with 2 workers: \d+ tiles, 110\.0 k points/);
     assert.ok(fs.existsSync(path.join(out, "report.html")));
 
     const reference = path.join(scratch.dir, "reference");
-    const made = spawnSync(pythonExecutable(), [path.join(ROOT, "test", "helpers", "reference_features.py"), "--out", reference, path.join(DATA, "autzen_trim.las")], { env: pythonEnv(), encoding: "utf8" });
+    const made = spawnSync(pythonExecutable(), [path.join(ROOT, "test", "helpers", "reference_features.py"), "--out", reference, lidarFile("autzen_trim.las")], { env: pythonEnv(), encoding: "utf8" });
     assert.equal(made.status, 0, made.stderr);
     const grid = JSON.parse(fs.readFileSync(path.join(reference, "grid.json"), "utf8")) as { origin_x: number; origin_y: number; rows: number; cols: number; cell_size: number };
     for (const feature of FEATURES) {
@@ -111,14 +111,14 @@ describe("naaw run on real LAS/LAZ files", function () {
     for (const name of ["autzen_trim", "simple"]) {
       const las = path.join(scratch.dir, `${name}-las`);
       const laz = path.join(scratch.dir, `${name}-laz`);
-      run(path.join(DATA, `${name}.las`), las, cache);
-      run(path.join(DATA, `${name}.laz`), laz, cache);
+      run(lidarFile(`${name}.las`), las, cache);
+      run(lidarFile(`${name}.laz`), laz, cache);
       assertSameRasters(las, laz, `${name}.las vs ${name}.laz`);
     }
   });
 
   it("gives the same GeoTIFFs for tiles of 50 m and 500 m, and for 1 and 2 workers", () => {
-    const input = path.join(DATA, "C_43FN1_1.LAZ");
+    const input = lidarFile("C_43FN1_1.LAZ");
     const big = path.join(scratch.dir, "tiles-500");
     const small = path.join(scratch.dir, "tiles-50");
     const oneWorker = path.join(scratch.dir, "tiles-50-w1");
@@ -132,7 +132,7 @@ describe("naaw run on real LAS/LAZ files", function () {
   });
 
   it("resumes a killed run from the cache, with the same result as an uninterrupted run", async () => {
-    const input = path.join(DATA, "AHN3.laz");
+    const input = lidarFile("AHN3.laz");
     const killedCache = path.join(scratch.dir, "cache-killed");
     const out = path.join(scratch.dir, "resumed");
     const child: ChildProcess = spawn(process.execPath, [NAAW, "run", "workflows/lidar.yaml", "--set", `input=${input}`, "--set", "tile_size=50", "--out", out, "--workers", "2", "--cache-dir", killedCache], { cwd: ROOT, stdio: "ignore" });
@@ -174,7 +174,7 @@ describe("naaw run on real LAS/LAZ files", function () {
 
     before(() => {
       out = path.join(scratch.dir, "kept");
-      run(path.join(DATA, "simple.las"), out, cache);
+      run(lidarFile("simple.las"), out, cache);
       earlier = tiffBytes(out);
       bad = path.join(scratch.dir, "bad");
       fs.mkdirSync(bad);
@@ -193,7 +193,7 @@ describe("naaw run on real LAS/LAZ files", function () {
 
     it("a truncated LAS file", () => {
       const file = path.join(bad, "truncated.las");
-      const bytes = fs.readFileSync(path.join(DATA, "simple.las"));
+      const bytes = fs.readFileSync(lidarFile("simple.las"));
       fs.writeFileSync(file, bytes.subarray(0, bytes.length - 1000));
       expectOneLineError(["--set", `input=${file}`], /truncated\.las: truncated/);
     });
@@ -212,7 +212,7 @@ describe("naaw run on real LAS/LAZ files", function () {
 
     it("an unsupported LAZ compressor", () => {
       const file = path.join(bad, "pointwise.laz");
-      const bytes = Buffer.from(fs.readFileSync(path.join(DATA, "simple.laz")));
+      const bytes = Buffer.from(fs.readFileSync(lidarFile("simple.laz")));
       // The laszip VLR's payload starts with the compressor (uint16): 1 is LASzip's old pointwise coder.
       const vlrHeader = bytes.indexOf(Buffer.from("laszip encoded"));
       assert.ok(vlrHeader > 0);
@@ -226,7 +226,7 @@ describe("naaw run on real LAS/LAZ files", function () {
     });
 
     it("a workflow param of the wrong type", () => {
-      expectOneLineError(["--set", `input=${path.join(DATA, "simple.las")}`, "--set", "tile_size=big"], /--set tile_size=big: param 'tile_size' is a float, but 'big' is a str/);
+      expectOneLineError(["--set", `input=${lidarFile("simple.las")}`, "--set", "tile_size=big"], /--set tile_size=big: param 'tile_size' is a float, but 'big' is a str/);
     });
   });
 });

@@ -1,4 +1,4 @@
-// The `split` built-in against the real LAS/LAZ files in ../shared/data/lidar (facts in manifest.json),
+// The `split` built-in against the real LAS/LAZ test files (test/helpers/testData.ts: facts in lidar.manifest.json),
 // plus patched copies of them for the bad-input cases.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -13,17 +13,10 @@ import type { SplitOptions, SplitResult } from "../src/lidar/split";
 import { splitPointClouds } from "../src/lidar/split";
 import { tileId } from "../src/lidar/tileStore";
 import { pythonExecutable } from "../src/python/interpreter";
+import { LIDAR_DIR, LIDAR_MANIFEST, lidarFile } from "./helpers/testData";
 
-const DATA = path.resolve(__dirname, "../../shared/data/lidar");
-const data = (file: string): string => path.join(DATA, file);
-
-interface ManifestEntry {
-  readonly file: string;
-  readonly point_count: number;
-  readonly class_hist: Record<string, number>;
-  readonly return_number_hist: Record<string, number>;
-}
-const MANIFEST: readonly ManifestEntry[] = JSON.parse(fs.readFileSync(data("manifest.json"), "utf8"));
+const data = lidarFile;
+const MANIFEST = LIDAR_MANIFEST;
 
 const DTYPE_TEXT =
   "[('x', '<f8'), ('y', '<f8'), ('z', '<f8'), ('intensity', '<u2'), ('return_number', '|u1'), ('number_of_returns', '|u1'), ('classification', '|u1'), ('gps_time', '<f8')]";
@@ -259,7 +252,8 @@ describe("lidar split", function () {
       assert.deepEqual(fromDir.files, ["A.LAS", "b.las", "c.LaZ"].map((f) => path.join(dir, f)));
       assert.equal(fromDir.pointCount, 1065 + 3000 + 1210);
 
-      const fromGlob = await split(path.join(DATA, "C_43FN1_1_?.LAZ"));
+      data("C_43FN1_1_1.LAZ"); // present, or say how to get the files, before globbing their directory
+      const fromGlob = await split(path.join(LIDAR_DIR, "C_43FN1_1_?.LAZ"));
       assert.deepEqual(fromGlob.files, [data("C_43FN1_1_1.LAZ"), data("C_43FN1_1_2.LAZ")]);
       assert.equal(fromGlob.pointCount, 308880, "the two retiled children hold the parent's points");
       const sources = fromGlob.tiles.map((t) => JSON.parse(fs.readFileSync(t.json, "utf8")).source_files);

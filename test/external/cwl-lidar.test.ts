@@ -10,9 +10,9 @@ import { PYTHON_PACKAGES_DIR, pythonExecutable } from "../../src/python/interpre
 import { compileWorkflow } from "../../src/workflow/compile";
 import { renderCwlYaml } from "../../src/workflow/cwl";
 import { tempDir } from "../helpers/notebooks";
+import { lidarFile } from "../helpers/testData";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const DATA = path.resolve(ROOT, "..", "shared", "data", "lidar");
 const NAAW = path.join(ROOT, "bin", "naaw.js");
 const FEATURES = ["perc_95_normalized_height", "max_normalized_height", "mean_normalized_height", "pulse_penetration_ratio", "point_density"];
 
@@ -23,7 +23,7 @@ describe("the LiDAR workflow on cwltool and GDAL", function () {
   after(() => scratch.cleanup());
 
   it("gives the same GeoTIFFs as naaw run for autzen_trim.las in 250 m tiles", () => {
-    const input = path.join(DATA, "autzen_trim.las");
+    const input = lidarFile("autzen_trim.las");
     const naawOut = path.join(scratch.dir, "naaw");
     const local = spawnSync(process.execPath, [NAAW, "run", "workflows/lidar.yaml", "--set", `input=${input}`, "--set", "tile_size=250", "--out", naawOut, "--cache-dir", path.join(scratch.dir, "cache")], { cwd: ROOT, encoding: "utf8" });
     assert.equal(local.status, 0, local.stderr);

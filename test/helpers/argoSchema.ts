@@ -1,9 +1,8 @@
-// Argo Workflows v4.1.2's own JSON schema (../shared/schemas/argo, SOURCE.md), made strict.
+// Argo Workflows v4.1.2's own JSON schema (api/jsonschema/schema.json at the commit pinned in
+// test/data/argo.sources.json, put in place by `npm run test-data`), made strict.
 import Ajv2020, { ErrorObject, ValidateFunction } from "ajv/dist/2020";
 import * as fs from "fs";
-import * as path from "path";
-
-export const ARGO_SCHEMA_FILE = path.resolve(__dirname, "..", "..", "..", "shared", "schemas", "argo", "schema.json");
+import { argoSchemaFile } from "./testData";
 
 type Schema = Record<string, unknown>;
 
@@ -35,7 +34,7 @@ function describe(errors: readonly ErrorObject[] | null | undefined): string[] {
 
 /** Validators for Workflow and WorkflowTemplate, strict or as published; compiled once. */
 export function argoValidators(strict = true): { workflow: ArgoValidator; workflowTemplate: ArgoValidator; definitionCount: number } {
-  const schema = JSON.parse(fs.readFileSync(ARGO_SCHEMA_FILE, "utf8")) as { definitions: Record<string, Schema> };
+  const schema = JSON.parse(fs.readFileSync(argoSchemaFile(), "utf8")) as { definitions: Record<string, Schema> };
   const definitions = strict ? strictDefinitions(schema.definitions) : schema.definitions;
   // strict: false because the schema carries Kubernetes keywords (x-kubernetes-*) that Ajv does not know.
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
