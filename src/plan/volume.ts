@@ -70,17 +70,12 @@ export interface StatedVolumeOptions {
   readonly pointsPerFile?: number;
 }
 
-/** Whether a `--data` value is meant as a size or a count (a number with a unit) rather than a path. */
-export function looksLikeSize(text: string): boolean {
-  return SIZE.test(text.trim()) && !/[\\/*?]/.test(text) && !/\.la[sz]$/i.test(text);
-}
-
 /** `700e9points`, `16TB`, `1.4TiB`: the volume, with points or bytes derived from the other. */
 export function parseStatedVolume(text: string, options: StatedVolumeOptions = {}): DataVolume {
   const match = SIZE.exec(text.trim());
   const density = options.density ?? DEFAULT_POINT_DENSITY;
   const bytesPerPoint = options.bytesPerPoint ?? DEFAULT_BYTES_PER_POINT;
-  if (!match) throw new DataVolumeError(`--data ${text}: expected a size (16TB, 1.4TiB, 500GB), a point count (700e9points) or a LAS/LAZ path`);
+  if (!match) throw new DataVolumeError(`--data ${text}: expected a size (16TB, 1.4TiB, 500GB), a point count (700e9points), or an existing LAS/LAZ file, directory or glob`);
   const amount = Number(match[1]);
   const unit = match[2]!;
   let points: number;
@@ -134,12 +129,13 @@ export function tileCountsFor(volume: DataVolume, tileSize: number): TileCounts 
   for (const e of volume.extents) {
     const width = Math.max(e.maxX - e.minX, 1e-9);
     const height = Math.max(e.maxY - e.minY, 1e-9);
+    const touched = (Math.floor(e.maxX / tileSize) - Math.floor(e.minX / tileSize) + 1) * (Math.floor(e.maxY / tileSize) - Math.floor(e.minY / tileSize) + 1);
     for (let tx = Math.floor(e.minX / tileSize); tx <= Math.floor(e.maxX / tileSize); tx++) {
       for (let ty = Math.floor(e.minY / tileSize); ty <= Math.floor(e.maxY / tileSize); ty++) {
         const ox = Math.min(e.maxX, (tx + 1) * tileSize) - Math.max(e.minX, tx * tileSize);
         const oy = Math.min(e.maxY, (ty + 1) * tileSize) - Math.max(e.minY, ty * tileSize);
         // A degenerate box (a line of points) puts all its points in the tiles it touches, evenly.
-        const share = e.maxX > e.minX && e.maxY > e.minY ? (Math.max(0, ox) * Math.max(0, oy)) / (width * height) : 1;
+        const share = e.maxX > e.minX && e.maxY > e.minY ? (Math.max(0, ox) * Math.max(0, oy)) / (width * height) : 1 / touched;
         if (share <= 0) continue;
         perTile.set(`${tx},${ty}`, (perTile.get(`${tx},${ty}`) ?? 0) + share * e.points);
       }
@@ -149,9 +145,8 @@ export function tileCountsFor(volume: DataVolume, tileSize: number): TileCounts 
   return { tileSize, tiles: counts.length, meanPoints: volume.points / counts.length, maxPoints: Math.max(...counts) };
 }
 
-/** A `--data` value: a size or count, else a path or glob of LAS/LAZ files. */
+/** A `--data` value: an existing path, a glob or a `.las`/`.laz` name is read from headers; anything else is a size or count. */
 export function resolveDataVolume(text: string, options: StatedVolumeOptions = {}): DataVolume {
-  if (looksLikeSize(text) && !fs.existsSync(text)) return parseStatedVolume(text, options);
-  if (/^\d/.test(text) && !fs.existsSync(text) && !/[\\/*?]/.test(text)) return parseStatedVolume(text, options);
-  return volumeFromHeaders(text);
+  if (fs.existsSync(text) || /[*?]/.test(text) || /\.la[sz]$/i.test(text)) return volumeFromHeaders(text);
+  return parseStatedVolume(text, options);
 }
