@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { writeBuildContext } from "../containerize/context";
 import { PYTHON_PACKAGES_DIR, pythonExecutable } from "../python/interpreter";
-import { DEFAULT_REGISTRY, RENDER_TARGETS, RenderOptions, RenderTarget, renderWorkflow } from "../workflow/render";
+import { unwritableDirectory } from "../local/builtinSteps";
+import { DEFAULT_REGISTRY, RENDER_TARGETS, RenderOptions, RenderTarget, renderingFileName, renderWorkflow } from "../workflow/render";
 import { WorkflowGraph } from "../workflow/validate";
 import { runAction, UsageError } from "./output";
 import { compileOrReport } from "./validate";
@@ -18,12 +19,39 @@ interface RenderCliOptions {
   readonly notebooks?: string;
 }
 
-/** Writes via a temporary file and a rename, so a failed write leaves the previous file whole. */
+/**
+ * Writes via a temporary file and a rename, so a failed write leaves the previous file whole; the
+ * temporary file is removed whatever happens.
+ */
 export function writeFileAtomic(file: string, text: string): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const temporary = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(temporary, text);
-  fs.renameSync(temporary, file);
+  try {
+    fs.writeFileSync(temporary, text);
+    fs.renameSync(temporary, file);
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+}
+
+/**
+ * The file `--out` names: the path itself; inside it as `<workflow>.<ext>` when it is a directory
+ * (or ends with `/`), as in workflows/rendered/. A path that cannot be written (under a regular
+ * file, in a read-only directory) is a UsageError, found before anything is rendered or written.
+ */
+export function renderOutFile(out: string, workflow: string, target: RenderTarget): string {
+  const isDirectory = (p: string): boolean => {
+    try {
+      return fs.statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const file = /[\\/]$/.test(out) || isDirectory(out) ? path.join(out, renderingFileName(workflow, target)) : out;
+  if (isDirectory(file)) throw new UsageError(`--out ${out}: ${file} is a directory; give a file name, or another directory`);
+  const problem = unwritableDirectory(path.dirname(path.resolve(file)));
+  if (problem) throw new UsageError(`--out ${out}: ${problem}; give a file or directory that can be written`);
+  return file;
 }
 
 /** `--no-docker` CWL runs components from local build contexts: write them for the steps used. */
@@ -46,7 +74,7 @@ export function renderCommand(): Command {
     .description("render a validated workflow for an engine: an Argo Workflow, a CWL workflow, or a Mermaid picture")
     .argument("<workflow>", "the workflow YAML file")
     .addOption(new Option("--to <target>", "what to render").choices(RENDER_TARGETS).makeOptionMandatory())
-    .option("-o, --out <file>", "write to this file instead of stdout")
+    .option("-o, --out <path>", "write to this file instead of stdout; a directory gets <workflow>.argo.yaml, .cwl or .md inside")
     .option("--template", "argo: a WorkflowTemplate instead of a Workflow")
     .option("--no-docker", "cwl: run components with the local runtime instead of their images")
     .option("--registry <prefix>", "image prefix of the components", DEFAULT_REGISTRY)
@@ -62,6 +90,8 @@ export function renderCommand(): Command {
       runAction(() => {
         const { graph } = compileOrReport(workflow, options.notebooks);
         if (!graph) return;
+        // Before anything is rendered or written (--no-docker writes build contexts).
+        const outFile = options.out !== undefined ? renderOutFile(options.out, workflow, options.to) : undefined;
         const rendering = renderWorkflow(graph, options.to, {
           registry: options.registry,
           template: options.template,
@@ -70,8 +100,16 @@ export function renderCommand(): Command {
         if (rendering.problems.length > 0) {
           throw new UsageError(`cannot render ${workflow} for ${options.to}:\n${rendering.problems.join("\n")}`);
         }
-        if (options.out) writeFileAtomic(options.out, rendering.text);
-        else process.stdout.write(rendering.text);
+        if (outFile === undefined) process.stdout.write(rendering.text);
+        else {
+          try {
+            writeFileAtomic(outFile, rendering.text);
+          } catch (error) {
+            const code = (error as NodeJS.ErrnoException).code;
+            if (!code) throw error;
+            throw new UsageError(`--out ${options.out}: cannot write ${outFile} (${code}); give a file or directory that can be written`);
+          }
+        }
       }),
     );
 }

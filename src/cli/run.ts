@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CACHE_DIR } from "../local/cache";
-import { ParamValueError, resolveParams } from "../local/params";
+import { resolveRunParams, RunParams, RunParamsError } from "../local/params";
 import { formatCount, formatSeconds, RunProgress } from "../local/progress";
 import { writeReport } from "../local/report";
 import { LocalRunner, RunResult, StepFailure } from "../local/runner";
@@ -69,17 +69,17 @@ export function runCommand(): Command {
       runAction(async () => {
         const { graph } = compileOrReport(workflow, options.notebooks);
         if (!graph) return;
-        let params: Record<string, unknown>;
+        // Every check of the params, before anything is run or written (exit 2: the input is wrong).
+        let checked: RunParams;
         try {
-          const settings = [...options.set];
-          const declaresOut = graph.params.some((p) => p.name === "out");
-          if (options.out !== undefined && declaresOut && !settings.some((s) => s.startsWith("out="))) settings.push(`out=${options.out}`);
-          params = resolveParams(graph.params, settings, workflow);
+          checked = resolveRunParams(graph, options.set, options.out, workflow);
         } catch (error) {
-          if (error instanceof ParamValueError) throw new UsageError(error.message, 2);
-          throw error;
+          if (!(error instanceof RunParamsError)) throw error;
+          process.stderr.write(error.lines.join("\n") + "\n");
+          process.exitCode = 2;
+          return;
         }
-        const outDir = path.resolve(options.out ?? (typeof params.out === "string" ? params.out : "out"));
+        const { params, outDir } = checked;
         // --no-cache: a private cache for this run only, beside the real one (same file system: results move by rename).
         const scratchParent = path.dirname(path.resolve(options.cacheDir));
         if (!options.cache) fs.mkdirSync(scratchParent, { recursive: true });

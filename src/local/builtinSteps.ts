@@ -1,4 +1,6 @@
+import * as fs from "fs";
 import * as path from "path";
+import { BuiltinRule, BUILTIN_RULES } from "../workflow/builtins";
 import { LidarInputError } from "../lidar/errors";
 import { expandInputs } from "../lidar/inputs";
 import { fileValue, filesOf, listValue, plainValue, StepValue, ValueBindingError } from "./values";
@@ -40,6 +42,11 @@ export interface BuiltinStep {
   readonly cacheable: boolean;
   /** The files a step reads through its params, fingerprinted into its cache key. */
   readFiles(params: Readonly<Record<string, unknown>>): string[];
+  /**
+   * Checks of the param values against this machine (an `out` directory that can be written), for
+   * `naaw run` to make before anything runs; the pure checks are BUILTIN_RULES.
+   */
+  readonly preflight?: BuiltinRule;
   run(call: BuiltinCall): Promise<Record<string, StepValue>>;
 }
 
@@ -55,6 +62,38 @@ function number(params: Readonly<Record<string, unknown>>, name: string): number
   return value;
 }
 
+/**
+ * Why `dir` cannot be the directory a step writes, or undefined when it can: it, or the nearest of
+ * its ancestors that exists (mkdir -p creates the rest), must be a directory this process may write.
+ */
+export function unwritableDirectory(dir: string): string | undefined {
+  const target = path.resolve(dir);
+  for (let current = target; ; current = path.dirname(current)) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(current);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === "ENOENT" || code === "ENOTDIR") && path.dirname(current) !== current) continue;
+      return `${current} cannot be read (${code})`;
+    }
+    const made = current === target ? "" : `, so ${target} cannot be created`;
+    if (!stat.isDirectory()) return `${current} is a file, not a directory${made}`;
+    try {
+      fs.accessSync(current, fs.constants.W_OK | fs.constants.X_OK);
+    } catch (error) {
+      return `${current} is not writable (${(error as NodeJS.ErrnoException).code})${made}`;
+    }
+    return undefined;
+  }
+}
+
+/** BUILTIN_RULES of a built-in, run on the step's own params as a last line before it computes. */
+function checkRules(uses: string, params: Readonly<Record<string, unknown>>): void {
+  const problems = BUILTIN_RULES[uses]?.(new Map(Object.entries(params)), (param) => `'${param}'`) ?? [];
+  if (problems.length > 0) throw new BuiltinInputError(`${uses}: ${problems.map((p) => p.message).join("; ")}`);
+}
+
 const split: BuiltinStep = {
   cacheable: true,
   readFiles: (params) => {
@@ -66,6 +105,7 @@ const split: BuiltinStep = {
     }
   },
   async run({ params, staging, onProgress }) {
+    checkRules("builtin/split", params);
     const { splitPointClouds } = await import("../lidar/split");
     const result = await reportingInputErrors([LidarInputError], () => splitPointClouds({
       input: text(params, "input"),
@@ -82,7 +122,13 @@ const split: BuiltinStep = {
 const merge: BuiltinStep = {
   cacheable: false,
   readFiles: () => [],
+  preflight: (values, label) => {
+    const out = values.get("out");
+    const problem = typeof out === "string" && out !== "" ? unwritableDirectory(out) : undefined;
+    return problem ? [{ param: "out", message: `${label("out")} = '${out}' cannot be the output directory: ${problem}; give a directory that can be written` }] : [];
+  },
   async run({ params, inputs }) {
+    checkRules("builtin/merge", params);
     // Loaded on first use, like split: geotiff is a large module that other commands need not load.
     const { mergeRasters, MergeInputError } = await import("../lidar/merge");
     const rasters = inputs.rasters ? filesOf(inputs.rasters) : [];

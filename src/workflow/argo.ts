@@ -2,6 +2,7 @@ import { createHash } from "crypto";
 import { COMPONENT_UID } from "../containerize/dockerfile";
 import { ComponentInterface } from "./catalog";
 import { toYaml } from "./emit";
+import { describeConstraints, describedWithConstraints } from "./paramConstraints";
 import { formatReference } from "./references";
 import { Position, Reference, WorkflowType } from "./spec";
 import { valueFileExtension } from "./types";
@@ -76,6 +77,7 @@ export interface ArgoParameter {
   name: string;
   value?: string;
   default?: string;
+  enum?: string[];
   description?: string;
   valueFrom?: { path?: string; parameter?: string };
 }
@@ -274,11 +276,18 @@ class ArgoRenderer {
     this.problems.push(`${this.graph.spec.file}:${at.line}:${at.column}: ${message}`);
   }
 
+  /**
+   * A workflow param as an argument: an `enum` is Argo's own (it refuses any other value at submit);
+   * the rest of a param's constraints Argo has no field for, so its description says them.
+   */
   private workflowParameter(p: WorkflowGraph["params"][number]): ArgoParameter {
+    const c = p.constraints;
+    const description = c ? describedWithConstraints(p.description, describeConstraints(c, ["enum"]), "Argo") : p.description;
     return {
       name: p.name,
       ...(p.default !== undefined ? { value: valueText(p.default, p.type) } : {}),
-      ...(p.description ? { description: p.description } : {}),
+      ...(c?.enum ? { enum: c.enum.map((v) => valueText(v, p.type)) } : {}),
+      ...(description ? { description } : {}),
     };
   }
 

@@ -1,3 +1,4 @@
+import { CrsError, epsgCode } from "../lidar/crs";
 import { ComponentInterface } from "./catalog";
 
 /**
@@ -16,6 +17,8 @@ export const BUILTINS: Readonly<Record<string, ComponentInterface>> = {
       { name: "tile_size", type: "float", required: false, default: 500.0 },
       { name: "cell_size", type: "float", required: false, default: 10.0 },
       { name: "crs", type: "str", required: false, default: "" },
+      // Only checked (BUILTIN_RULES): the height normalization's grid, whose cells tiles must not cut; 0: none.
+      { name: "norm_cell_size", type: "float", required: false, default: 0.0 },
     ],
     outputs: [{ name: "tiles", type: "list[str]" }],
     files: { fetch: ["input"], fileLists: { tiles: [".npy", ".json"] } },
@@ -36,4 +39,73 @@ export const BUILTINS: Readonly<Record<string, ComponentInterface>> = {
     outputs: [{ name: "files", type: "list[str]" }],
     files: { store: ["out"] },
   },
+};
+
+/** A problem a built-in's rule finds: which of its params it is about, and the message. */
+export interface RuleProblem {
+  readonly param: string;
+  readonly message: string;
+}
+
+/**
+ * A built-in's own check of its param values, run before anything computes (by `naaw validate` on
+ * the defaults, by `naaw run` on the values of the run, and by the step itself): what JSON Schema
+ * cannot say of one param, such as that one is a multiple of another. `values` holds the params
+ * whose value is known (a literal, a workflow param, the built-in's default); `label` names a param
+ * as the user wrote it (`param 'tile_size'`).
+ */
+export type BuiltinRule = (values: ReadonlyMap<string, unknown>, label: (param: string) => string) => RuleProblem[];
+
+/** `whole` / `part` is a whole number, tolerating the rounding of decimal sizes such as 0.3 / 0.1 (as split does). */
+function divides(part: number, whole: number): boolean {
+  const ratio = whole / part;
+  const count = Math.round(ratio);
+  return count >= 1 && Math.abs(ratio - count) <= 1e-9 * count;
+}
+
+function positive(values: ReadonlyMap<string, unknown>, label: (param: string) => string, param: string, what: string): RuleProblem[] {
+  const value = values.get(param);
+  if (value === undefined || (typeof value === "number" && Number.isFinite(value) && value > 0)) return [];
+  return [{ param, message: `${label(param)} = ${JSON.stringify(value)} is not a positive number: ${what}; give a size in metres greater than 0` }];
+}
+
+function crsParses(values: ReadonlyMap<string, unknown>, label: (param: string) => string): RuleProblem[] {
+  const crs = values.get("crs");
+  if (typeof crs !== "string" || crs.trim() === "") return [];
+  try {
+    epsgCode(crs);
+    return [];
+  } catch (error) {
+    if (!(error instanceof CrsError)) throw error;
+    return [{ param: "crs", message: `${label("crs")} = '${crs}' is not a CRS the rasters can carry: expected EPSG:<code> (1 to 65535), e.g. EPSG:28992` }];
+  }
+}
+
+export const BUILTIN_RULES: Readonly<Record<string, BuiltinRule>> = {
+  "builtin/split": (values, label) => {
+    const problems = [
+      ...positive(values, label, "cell_size", "it is the raster's cell edge"),
+      ...positive(values, label, "tile_size", "it is a tile's edge"),
+      ...crsParses(values, label),
+    ];
+    const tile = values.get("tile_size");
+    const cell = values.get("cell_size");
+    const norm = values.get("norm_cell_size");
+    if (norm !== undefined && !(typeof norm === "number" && Number.isFinite(norm) && norm >= 0)) {
+      problems.push({ param: "norm_cell_size", message: `${label("norm_cell_size")} = ${JSON.stringify(norm)} is not a size: give the normalization's cell edge in metres (0: no normalization grid)` });
+    }
+    if (problems.length > 0 || typeof tile !== "number" || typeof cell !== "number") return problems;
+    // Tiles are whole numbers of cells, aligned to absolute multiples of the tile edge: any other
+    // edge would cut cells in two, and each half would be computed from part of its points.
+    if (!divides(cell, tile)) {
+      problems.push({ param: "tile_size", message: `${label("tile_size")} = ${tile} is not a multiple of ${label("cell_size")} = ${cell}: tiling would change the rasters; use a multiple of ${cell}` });
+    }
+    // The same holds for the normalization grid: a normalization cell cut by a tile edge would take
+    // its lowest point from one side only.
+    if (typeof norm === "number" && norm > 0 && !divides(norm, tile)) {
+      problems.push({ param: "norm_cell_size", message: `${label("norm_cell_size")} = ${norm} does not divide ${label("tile_size")} = ${tile}: normalization cells would straddle tile edges, so tiling would change the rasters; use a norm_cell_size that divides ${tile}` });
+    }
+    return problems;
+  },
+  "builtin/merge": (values, label) => crsParses(values, label),
 };

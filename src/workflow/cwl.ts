@@ -2,6 +2,7 @@ import * as path from "path";
 import { PYTHON_PACKAGES_DIR } from "../python/interpreter";
 import { ComponentInterface } from "./catalog";
 import { toYaml } from "./emit";
+import { describeConstraints, describedWithConstraints } from "./paramConstraints";
 import { formatReference } from "./references";
 import { Binding, ParamDeclaration, Reference, WorkflowType } from "./spec";
 import { elementOf, isList, valueFileExtension } from "./types";
@@ -355,7 +356,9 @@ class CwlRenderer {
 
   private paramCarrier(param: ParamDeclaration): Carrier {
     if (this.fileListParams.has(param.name)) return { kind: "array", of: { kind: "path", secondaryFiles: [SIDECAR] } };
-    return { kind: "plain", type: param.type, optional: param.default === null };
+    // A list whose items are declared (`items: {type: int}`) is an array of that CWL type (long[]), not Any[].
+    const items = param.type === "list" ? param.constraints?.items?.type : undefined;
+    return { kind: "plain", type: items ? (`list[${items}]` as WorkflowType) : param.type, optional: param.default === null };
   }
 
   private outputCarrier(step: GraphStep, output: string): Carrier {
@@ -600,7 +603,15 @@ class CwlRenderer {
 
   private paramInput(param: ParamDeclaration): object {
     const carrier = this.paramCarrier(param);
-    const docs = param.description ? [param.description] : [];
+    // CWL carries a list's item type (paramCarrier); the rest of the constraints has no CWL form that
+    // cwltool accepts here (an enum input cannot feed a tool's string input without a valueFrom on
+    // every step that reads it), so the doc says them.
+    const c = param.constraints;
+    const carriesItems = c?.items !== undefined && !this.fileListParams.has(param.name);
+    const unchecked = c ? describeConstraints(c, carriesItems ? ["items"] : []) : "";
+    const itemsUnchecked = carriesItems ? describeConstraints({ ...c!.items!, items: undefined }) : "";
+    const described = c ? describedWithConstraints(param.description, [unchecked, itemsUnchecked && `a list whose items are ${itemsUnchecked}`].filter((t) => t).join(", "), "CWL") : param.description;
+    const docs = described ? [described] : [];
     const input: Record<string, unknown> = { ...this.parameterOf(carrier) };
     if (this.fileListParams.has(param.name)) {
       docs.push("A list of files in CWL (a foreach iterates over it): each item is staged and its path given to the steps.");

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { DiagnosticSink } from "../diagnostics";
 import { ValueType } from "../notebook/pythonAnalysis";
+import { constraintsOf } from "./paramConstraints";
 import { parseReference, splitTemplate } from "./references";
 import { Binding, ForeachSpec, ParamDeclaration, Position, Reference, StepSpec, WorkflowSpec } from "./spec";
 import { nearestPosition, parseYamlWithPositions, PositionedYaml, YamlSyntaxError } from "./yamlPositions";
@@ -102,13 +103,18 @@ class SpecBuilder {
   }
 
   workflow(file: string, raw: Record<string, unknown>): WorkflowSpec {
-    const params: ParamDeclaration[] = Object.entries((raw.params ?? {}) as Record<string, Record<string, unknown>>).map(([name, p]) => ({
-      name,
-      type: p.type as ValueType,
-      ...("default" in p ? { default: p.default } : {}),
-      ...(typeof p.description === "string" ? { description: p.description } : {}),
-      at: this.at(`params/${name}#key`),
-    }));
+    const params: ParamDeclaration[] = Object.entries((raw.params ?? {}) as Record<string, Record<string, unknown>>).map(([name, p]) => {
+      const constraints = constraintsOf(p);
+      return {
+        name,
+        type: p.type as ValueType,
+        ...("default" in p ? { default: p.default } : {}),
+        ...(typeof p.description === "string" ? { description: p.description } : {}),
+        ...(constraints ? { constraints } : {}),
+        at: this.at(`params/${name}#key`),
+        fieldsAt: new Map(Object.keys(p).map((field) => [field, this.at(`params/${name}/${field}`)])),
+      };
+    });
     const steps = (raw.steps as Record<string, unknown>[]).map((s, i): StepSpec | ForeachSpec => {
       const at = `steps/${i}`;
       if (!("foreach" in s)) return this.step(s, at);

@@ -41,12 +41,14 @@ export function renderWorkflow(graph: WorkflowGraph, target: RenderTarget, optio
   }
 }
 
+const EXTENSIONS: Readonly<Record<RenderTarget, string>> = { argo: ".argo.yaml", cwl: ".cwl", mermaid: ".md" };
+
+/** The file name of a rendering: `<workflow file's stem><ext>`, `lidar.argo.yaml`, as in workflows/rendered/. */
+export function renderingFileName(workflowFile: string, target: RenderTarget): string {
+  return path.basename(workflowFile).replace(/\.ya?ml$/, "") + EXTENSIONS[target];
+}
+
 /** The renderings of a workflow committed under `workflows/rendered/`, by file name. */
 export function committedRenderings(graph: WorkflowGraph): Map<string, Rendering> {
-  const stem = path.basename(graph.spec.file).replace(/\.ya?ml$/, "");
-  return new Map<string, Rendering>([
-    [`${stem}.argo.yaml`, renderWorkflow(graph, "argo")],
-    [`${stem}.cwl`, renderWorkflow(graph, "cwl")],
-    [`${stem}.md`, renderWorkflow(graph, "mermaid")],
-  ]);
+  return new Map<string, Rendering>(RENDER_TARGETS.map((target) => [renderingFileName(graph.spec.file, target), renderWorkflow(graph, target)]));
 }

@@ -1,4 +1,5 @@
 import { ValueType } from "../notebook/pythonAnalysis";
+import type { ParamConstraints } from "./paramConstraints";
 import { Position } from "./yamlPositions";
 
 export type { Position };
@@ -25,7 +26,12 @@ export interface ParamDeclaration {
   readonly type: ValueType;
   readonly default?: unknown;
   readonly description?: string;
+  /** `minimum`, `enum`, `pattern`, `items: {type: int}`, … as declared (JSON Schema's vocabulary). */
+  readonly constraints?: ParamConstraints;
+  /** Where the param's name is. */
   readonly at: Position;
+  /** Where each of its fields' values is (`default`, `minimum`, `items`, …), for diagnostics on them. */
+  readonly fieldsAt: ReadonlyMap<string, Position>;
 }
 
 export interface RetrySpec {

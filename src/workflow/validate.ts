@@ -1,5 +1,7 @@
 import { DiagnosticSink } from "../diagnostics";
 import { ComponentInterface, WorkflowCatalog } from "./catalog";
+import { declarationProblems, ParamConstraints, valueProblem, valueProblemMessage } from "./paramConstraints";
+import { checkBuiltinRules } from "./paramRules";
 import { formatReference } from "./references";
 import { Binding, ForeachSpec, ParamDeclaration, Position, Reference, StepSpec, WorkflowSpec, WorkflowType } from "./spec";
 import { elementOf, fits, isList, listOf, literalType } from "./types";
@@ -95,17 +97,38 @@ export class WorkflowValidator {
     }
     const ordered = this.checkCycles(graphSteps, foreach);
     this.warnUnused(graphSteps);
+    // The built-ins' own rules on the defaults, once everything else holds (a value already
+    // reported as out of range is not reported again as breaking a relation).
+    if (ordered && !this.sink.diagnostics.some((d) => d.severity === "error")) {
+      checkBuiltinRules(ordered, this.spec.params, { value: (name) => this.params.get(name)?.default }, this.sink);
+    }
     if (this.sink.diagnostics.some((d) => d.severity === "error") || !ordered) return undefined;
     return { spec: this.spec, params: this.spec.params, steps: ordered, foreach };
   }
 
-  /** Check: a param's default has its declared type. */
+  /**
+   * Checks: a param's constraints apply to its type; its default has its declared type and meets
+   * its constraints.
+   */
   private checkParams(): void {
     for (const p of this.spec.params) {
+      const constraints = p.constraints;
+      const declarationOk = constraints === undefined || this.checkConstraints(p, constraints);
       if (p.default === undefined || p.default === null) continue;
       const actual = literalType(p.default);
-      if (!fits(actual, p.type)) this.error(`param '${p.name}' is declared ${p.type} but its default is ${actual}`, p.at);
+      if (!fits(actual, p.type)) {
+        this.error(`param '${p.name}' is declared ${p.type} but its default is ${actual}`, p.at);
+        continue;
+      }
+      const problem = declarationOk && constraints ? valueProblem(p.default, constraints) : undefined;
+      if (problem && constraints) this.error(valueProblemMessage(p.name, p.default, problem, constraints), p.fieldsAt.get("default") ?? p.at);
     }
+  }
+
+  private checkConstraints(p: ParamDeclaration, constraints: ParamConstraints): boolean {
+    const problems = declarationProblems(p.type, constraints);
+    for (const problem of problems) this.error(`param '${p.name}': ${problem.message}`, p.fieldsAt.get(problem.keyword) ?? p.at);
+    return problems.length === 0;
   }
 
   /** Check: step ids are unique across the workflow, foreach groups included. */

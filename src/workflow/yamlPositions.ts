@@ -1,4 +1,5 @@
-import { constructFromEvents, EVENT_ID, getScalarValue, parseEvents, YAMLException } from "js-yaml";
+import { constructFromEvents, CORE_SCHEMA, Event, EVENT_ID, getScalarValue, mergeTag, parseEvents, YAMLException } from "js-yaml";
+import { checkAliases } from "./yamlAliases";
 
 /** 1-based line and column of a place in a YAML file. */
 export interface Position {
@@ -51,23 +52,50 @@ interface Frame {
  * Parses one YAML document with js-yaml, keeping the position of every value: js-yaml's event
  * stream carries source offsets, which the constructed value does not.
  */
-export function parseYamlWithPositions(text: string, filename: string): PositionedYaml {
-  let events;
-  let documents: unknown[];
+/**
+ * YAML 1.2's core schema plus merge keys (`<<: *defaults`), which YAML users expect of anchors even
+ * though 1.2 dropped them; js-yaml caps what merges copy, and checkAliases what aliases expand to.
+ */
+const SCHEMA = CORE_SCHEMA.withTags(mergeTag);
+
+function syntaxError(error: unknown): never {
+  if (error instanceof YAMLException) {
+    const mark = (error as YAMLException & { mark?: { line: number; column: number } }).mark;
+    const reason = (error as YAMLException & { reason?: string }).reason ?? error.message.split("\n")[0];
+    throw new YamlSyntaxError(`invalid YAML: ${reason}`, { line: (mark?.line ?? 0) + 1, column: (mark?.column ?? 0) + 1 });
+  }
+  throw error;
+}
+
+/** The events and documents of a YAML text; aliases are checked before anything is built from them. */
+function readYaml(text: string, filename: string, starts: readonly number[]): { events: Event[]; documents: unknown[] } {
+  let events: Event[];
   try {
     events = parseEvents(text, { filename });
-    documents = constructFromEvents(events, { source: text, filename });
   } catch (error) {
-    if (error instanceof YAMLException) {
-      const mark = (error as YAMLException & { mark?: { line: number; column: number } }).mark;
-      const reason = (error as YAMLException & { reason?: string }).reason ?? error.message.split("\n")[0];
-      throw new YamlSyntaxError(`invalid YAML: ${reason}`, { line: (mark?.line ?? 0) + 1, column: (mark?.column ?? 0) + 1 });
-    }
-    throw error;
+    syntaxError(error);
   }
+  const aliases = checkAliases(events, text);
+  if (aliases) throw new YamlSyntaxError(aliases.message, positionOf(starts, aliases.offset));
+  try {
+    return { events, documents: constructFromEvents(events, { source: text, filename, schema: SCHEMA }) };
+  } catch (error) {
+    syntaxError(error);
+  }
+}
+
+/** One YAML value (a `--set` value), with the same alias limits as a workflow file. */
+export function loadYaml(text: string, filename: string): unknown {
+  const { documents } = readYaml(text, filename, lineStarts(text));
+  if (documents.length > 1) throw new YamlSyntaxError("expected one YAML document, found several", { line: 1, column: 1 });
+  return documents[0] ?? null;
+}
+
+export function parseYamlWithPositions(text: string, filename: string): PositionedYaml {
+  const starts = lineStarts(text);
+  const { events, documents } = readYaml(text, filename, starts);
   if (documents.length > 1) throw new YamlSyntaxError("expected one YAML document, found several (remove the extra `---`)", { line: 1, column: 1 });
 
-  const starts = lineStarts(text);
   const positions = new Map<string, Position>();
   const stack: Frame[] = [];
   const childPath = (): string | undefined => {
