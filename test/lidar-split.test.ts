@@ -208,8 +208,11 @@ describe("lidar split", function () {
 
     it("names tiles of negative indices with m and floors across zero", async () => {
       assert.equal(tileId(-3, 12), "tile_m3_12");
-      // simple.las shifted so its x straddles 0.
-      const file = patchedCopy("simple.las", "shifted.las", (bytes) => bytes.writeDoubleLE(-637000, 155));
+      // simple.las shifted so its x straddles 0 (its header's x offset, and its box's max and min x).
+      const file = patchedCopy("simple.las", "shifted.las", (bytes) => {
+        bytes.writeDoubleLE(-637000, 155);
+        for (const at of [179, 187]) bytes.writeDoubleLE(bytes.readDoubleLE(at) - 637000, at);
+      });
       const result = await split(file, { tileSize: 100 });
       const ids = result.tiles.map((t) => t.id);
       assert.deepEqual(ids, [...ids].sort());

@@ -155,6 +155,11 @@ export class ArithmeticDecoder {
     return symbol;
   }
 
+  /** Bytes consumed so far, counting the zeros read past the end (a valid stream ends exactly at its end). */
+  get bytesRead(): number {
+    return this.position;
+  }
+
   readBits(bits: number): number {
     if (bits > 19) {
       const low = this.readShort();

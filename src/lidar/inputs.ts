@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { LidarInputError } from "./errors";
+import { notRegular, specialFileKind } from "./lasHeader";
 
 const POINT_CLOUD_FILE = /\.la[sz]$/i;
 const WILDCARD = /[*?]/;
@@ -17,13 +18,17 @@ export function expandInputs(input: string): string[] {
 function expandPath(input: string): string[] {
   const stat = statOrUndefined(input);
   if (!stat) throw new LidarInputError(`${input}: no such file or directory`);
-  if (!stat.isDirectory()) return [input];
+  if (!stat.isDirectory()) {
+    const kind = specialFileKind(stat);
+    if (kind) throw notRegular(input, kind);
+    return [input];
+  }
+  // Sorted before the checks, so that of several bad entries the same one is named every time.
   const files = fs
-    .readdirSync(input, { withFileTypes: true })
-    .filter((entry) => POINT_CLOUD_FILE.test(entry.name) && isFile(path.join(input, entry.name)))
-    .map((entry) => entry.name)
+    .readdirSync(input)
     .sort()
-    .map((name) => path.join(input, name));
+    .map((name) => path.join(input, name))
+    .filter((file) => POINT_CLOUD_FILE.test(file) && isFile(file));
   if (files.length === 0) throw new LidarInputError(`${input}: no LAS/LAZ files (*.las, *.laz) in this directory`);
   return files;
 }
@@ -49,7 +54,7 @@ function expandPattern(pattern: string): string[] {
     }
     bases = next;
   }
-  const files = [...new Set(bases)].filter((file) => POINT_CLOUD_FILE.test(file) && isFile(file)).sort();
+  const files = [...new Set(bases)].sort().filter((file) => POINT_CLOUD_FILE.test(file) && isFile(file));
   if (files.length === 0) throw new LidarInputError(`${pattern}: no LAS/LAZ files (*.las, *.laz) match this pattern`);
   return files;
 }
@@ -79,6 +84,15 @@ function statOrUndefined(file: string): fs.Stats | undefined {
   }
 }
 
+/**
+ * Whether a path a directory or a pattern gave is a file to read. A directory of that name is passed
+ * over (expansion is not recursive), but a FIFO, socket or device named like a LAS/LAZ file is an error
+ * now, before anything opens it: reading one would block or never end.
+ */
 function isFile(file: string): boolean {
-  return statOrUndefined(file)?.isFile() ?? false;
+  const stat = statOrUndefined(file);
+  if (!stat || stat.isDirectory()) return false;
+  const kind = specialFileKind(stat);
+  if (kind) throw notRegular(file, kind);
+  return true;
 }

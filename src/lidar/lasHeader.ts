@@ -23,6 +23,14 @@ export interface LasHeader {
   /** Bit 7 of the point format byte: the points are LAZ-compressed. */
   readonly compressed: boolean;
   readonly vlrs: readonly Vlr[];
+  /** The header's bounding box of the points, undefined when the writer left it all zeros (unset). */
+  readonly bounds?: Bounds;
+}
+
+/** Minimum and maximum x, y and z, in coordinates (scale and offset applied). */
+export interface Bounds {
+  readonly min: readonly [number, number, number];
+  readonly max: readonly [number, number, number];
 }
 
 const SIGNATURE = "LASF";
@@ -32,7 +40,7 @@ const EVLR_HEADER_BYTES = 60;
 const HEADER_BYTES_BY_MINOR = [227, 227, 227, 235, 375];
 
 export function readLasHeader(file: string): LasHeader {
-  const fd = openForReading(file);
+  const fd = openRegularFile(file);
   try {
     return parseHeader(file, fd, fs.fstatSync(fd).size);
   } finally {
@@ -86,6 +94,7 @@ function parseHeader(file: string, fd: number, fileSize: number): LasHeader {
     fail(`malformed header: scale ${scale.join(", ")} and offset ${offset.join(", ")} must be finite, the scales non-zero`);
   }
 
+  const bounds = boundsOf(head, pointCount, fail);
   const vlrs = readRecords(file, fd, fileSize, headerSize, vlrCount, false, offsetToPoints);
   if (evlrCount > 0 && evlrStart > 0) vlrs.push(...readRecords(file, fd, fileSize, evlrStart, evlrCount, true, fileSize));
 
@@ -101,7 +110,21 @@ function parseHeader(file: string, fd: number, fileSize: number): LasHeader {
     offset,
     compressed: (formatByte & 0x80) !== 0,
     vlrs,
+    ...(bounds ? { bounds } : {}),
   };
+}
+
+/** Max X, Min X, Max Y, Min Y, Max Z, Min Z: six doubles from byte 179. */
+function boundsOf(head: Buffer, pointCount: number, fail: (problem: string) => never): Bounds | undefined {
+  const [maxX, minX, maxY, minY, maxZ, minZ] = [0, 1, 2, 3, 4, 5].map((i) => head.readDoubleLE(179 + i * 8)) as [number, number, number, number, number, number];
+  const values = [minX, minY, minZ, maxX, maxY, maxZ];
+  // Some writers never fill the box in; all zeros claims nothing, so it is not checked against the points.
+  if (values.every((v) => v === 0)) return undefined;
+  if (!values.every(Number.isFinite)) fail(`malformed header: its bounding box (${values.join(", ")}) is not finite`);
+  if (pointCount > 0 && (minX > maxX || minY > maxY || minZ > maxZ)) {
+    fail(`malformed header: its bounding box has a minimum above its maximum (x ${minX} to ${maxX}, y ${minY} to ${maxY}, z ${minZ} to ${maxZ})`);
+  }
+  return { min: [minX, minY, minZ], max: [maxX, maxY, maxZ] };
 }
 
 function readRecords(file: string, fd: number, fileSize: number, start: number, count: number, extended: boolean, limit: number): Vlr[] {
@@ -124,15 +147,54 @@ function readRecords(file: string, fd: number, fileSize: number, start: number, 
   return records;
 }
 
-function openForReading(file: string): number {
+/**
+ * Opens a file for reading, refusing anything but a regular file: a FIFO, socket or device would block
+ * the open or the reads, or never end. O_NONBLOCK makes opening a FIFO return at once (it has no effect
+ * on a regular file), and the descriptor's own fstat decides, so a file swapped after the stat is caught.
+ */
+export function openRegularFile(file: string): number {
+  const kind = specialFileKind(statOrThrow(file));
+  if (kind) throw notRegular(file, kind);
+  let fd: number;
   try {
-    return fs.openSync(file, "r");
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new LidarInputError(`${file}: no such file or directory`);
-    if (code === "EISDIR") throw new LidarInputError(`${file}: is a directory, not a LAS/LAZ file`);
-    throw new LidarInputError(`${file}: cannot open: ${(error as Error).message}`);
+    throw openError(file, error as NodeJS.ErrnoException);
   }
+  const opened = specialFileKind(fs.fstatSync(fd));
+  if (opened) {
+    fs.closeSync(fd);
+    throw notRegular(file, opened);
+  }
+  return fd;
+}
+
+/** What a non-regular file is ("a FIFO", ...), undefined for a regular file. */
+export function specialFileKind(stat: fs.Stats): string | undefined {
+  if (stat.isFile()) return undefined;
+  if (stat.isDirectory()) return "a directory";
+  if (stat.isFIFO()) return "a FIFO";
+  if (stat.isSocket()) return "a socket";
+  if (stat.isCharacterDevice()) return "a character device";
+  if (stat.isBlockDevice()) return "a block device";
+  return "an unknown kind of file";
+}
+
+export function notRegular(file: string, kind: string): LidarInputError {
+  return new LidarInputError(`${file}: not a regular file (${kind}); split reads LAS/LAZ files`);
+}
+
+function statOrThrow(file: string): fs.Stats {
+  try {
+    return fs.statSync(file);
+  } catch (error) {
+    throw openError(file, error as NodeJS.ErrnoException);
+  }
+}
+
+function openError(file: string, error: NodeJS.ErrnoException): LidarInputError {
+  if (error.code === "ENOENT") return new LidarInputError(`${file}: no such file or directory`);
+  return new LidarInputError(`${file}: cannot open: ${error.message}`);
 }
 
 /** Bytes `[position, position + length)` of an open file (fewer if it ends first). */

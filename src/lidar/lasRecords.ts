@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import { LidarInputError } from "./errors";
 import type { LasHeader } from "./lasHeader";
+import { openRegularFile } from "./lasHeader";
 
 /** Receives consecutive point records, `count` of them from the start of `records`, `recordLength` apart. */
 export type RecordBatchHandler = (records: Buffer, count: number) => void;
@@ -21,7 +22,7 @@ export function checkLasPointData(header: LasHeader): void {
 export async function readLasRecords(header: LasHeader, onBatch: RecordBatchHandler): Promise<void> {
   const perRead = Math.max(1, Math.floor(READ_BYTES / header.recordLength));
   const buffer = Buffer.allocUnsafe(perRead * header.recordLength);
-  const fd = fs.openSync(header.file, "r");
+  const fd = openRegularFile(header.file);
   try {
     let position = header.offsetToPoints;
     for (let left = header.pointCount; left > 0; ) {

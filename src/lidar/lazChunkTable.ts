@@ -56,37 +56,68 @@ export function readChunkTable(header: LasHeader, fd: number): LazChunk[] {
 
   const chunksStart = header.offsetToPoints + 8;
   if (chunksStart > header.fileSize) fail(`truncated: the LAZ point data starts at byte ${header.offsetToPoints}, but the file ends at byte ${header.fileSize}`);
-  let tableStart = Number(readAt(fd, header.offsetToPoints, 8).readBigInt64LE(0));
-  // A writer that could not seek back leaves -1 here and puts the table's offset in the last 8 bytes.
-  if (tableStart === -1 && header.fileSize >= chunksStart + 8) tableStart = Number(readAt(fd, header.fileSize - 8, 8).readBigInt64LE(0));
-  if (tableStart < chunksStart || tableStart + 8 > header.fileSize) {
-    fail(`truncated: the LAZ chunk table should start at byte ${tableStart}, but the file ends at byte ${header.fileSize}`);
-  }
+  const tableStart = chunkTableStart(header, fd, chunksStart, fail);
   const tableHead = readAt(fd, tableStart, 8);
   const tableVersion = tableHead.readUInt32LE(0);
   const chunkCount = tableHead.readUInt32LE(4);
-  if (tableVersion !== 0) fail(`unsupported LAZ chunk table version ${tableVersion}`);
+  const where = `the LAZ chunk table at byte ${tableStart}`;
+  if (tableVersion !== 0) fail(`malformed: ${where} has version ${tableVersion} (only 0 exists): the table or its offset at byte ${header.offsetToPoints} is damaged`);
+  const variable = chunkSize === VARIABLE_CHUNK_SIZE;
+  // With a fixed chunk size the header's count says how many chunks there are; with variable chunks
+  // each holds at least one point. Either bounds the loop below, whatever the table says.
+  const expected = variable ? undefined : Math.ceil(header.pointCount / chunkSize);
+  if (expected !== undefined && chunkCount !== expected) {
+    fail(`the header says ${header.pointCount} points, ${expected} chunk(s) of ${chunkSize}, but ${where} lists ${chunkCount} chunk(s)`);
+  }
+  if (chunkCount === 0 || chunkCount > header.pointCount) fail(`the header says ${header.pointCount} points, but ${where} lists ${chunkCount} chunk(s)`);
 
   // Each entry takes a few bytes; read a generous bound rather than to the end (EVLRs may follow).
-  const tableBytes = readAt(fd, tableStart + 8, Math.min(header.fileSize - tableStart - 8, 64 + chunkCount * 40));
+  const available = header.fileSize - tableStart - 8;
+  const tableBytes = readAt(fd, tableStart + 8, Math.min(available, 64 + chunkCount * 40));
   const decoder = new ArithmeticDecoder(tableBytes);
   const integers = new IntegerDecompressor(decoder, 2);
-  const variable = chunkSize === VARIABLE_CHUNK_SIZE;
   const chunks: LazChunk[] = [];
   let start = chunksStart;
   let previousCount = 0;
   let previousBytes = 0;
-  let pointsLeft = header.pointCount;
-  for (let i = 0; i < chunkCount && pointsLeft > 0; i++) {
-    const pointCount = variable ? (previousCount = integers.decompress(previousCount, 0)) >>> 0 : Math.min(chunkSize, pointsLeft);
+  let points = 0;
+  for (let i = 0; i < chunkCount; i++) {
+    const pointCount = variable ? (previousCount = integers.decompress(previousCount, 0)) >>> 0 : Math.min(chunkSize, header.pointCount - points);
     const byteCount = (previousBytes = integers.decompress(previousBytes, 1)) >>> 0;
+    // LASzip's coder ends a stream where the decoder's reads end: reading past the bytes means the
+    // entries decoded from here on are made of zeros, not of the table.
+    if (decoder.bytesRead > tableBytes.length) {
+      if (tableBytes.length === available) fail(`${where} (${chunkCount} chunks) runs past the end of the file at byte ${header.fileSize}: it is cut short or damaged`);
+      fail(`malformed: ${where} takes more than ${tableBytes.length} bytes for ${chunkCount} chunks`);
+    }
+    // A chunk starts with its first point raw: fewer bytes than that cannot hold a point.
+    if (pointCount > 0 && byteCount < header.recordLength) {
+      fail(`malformed: ${where} gives chunk ${i + 1} of ${chunkCount} ${byteCount} bytes for ${pointCount} points, less than one ${header.recordLength}-byte point`);
+    }
+    if (start + byteCount > tableStart) {
+      fail(`malformed: ${where} gives chunk ${i + 1} of ${chunkCount} ${byteCount} bytes from byte ${start}, which runs past the table itself (the file ends at byte ${header.fileSize})`);
+    }
     chunks.push({ start, byteCount, pointCount });
     start += byteCount;
-    pointsLeft -= pointCount;
+    points += pointCount;
   }
-  if (start > tableStart) fail(`malformed LAZ chunk table: its chunks end at byte ${start}, past the table itself at byte ${tableStart}`);
-  if (pointsLeft !== 0) fail(`malformed LAZ chunk table: its ${chunkCount} chunks hold ${header.pointCount - pointsLeft} points, the header says ${header.pointCount}`);
+  if (points !== header.pointCount) fail(`the header says ${header.pointCount} points, but the ${chunkCount} chunks of ${where} hold ${points}`);
   return chunks;
+}
+
+/** Where the chunk table is: the int64 before the first chunk says, or (-1 there) the file's last 8 bytes do. */
+function chunkTableStart(header: LasHeader, fd: number, chunksStart: number, fail: (problem: string) => never): number {
+  const pointer = readAt(fd, header.offsetToPoints, 8).readBigInt64LE(0);
+  let tableStart = pointer;
+  // A writer that could not seek back leaves -1 here and puts the table's offset in the last 8 bytes.
+  if (tableStart === -1n && header.fileSize >= chunksStart + 8) tableStart = readAt(fd, header.fileSize - 8, 8).readBigInt64LE(0);
+  if (tableStart + 8n > BigInt(header.fileSize)) {
+    fail(`truncated: the LAZ chunk table should start at byte ${tableStart}, but the file ends at byte ${header.fileSize}`);
+  }
+  if (tableStart < BigInt(chunksStart)) {
+    fail(`malformed: the LAZ chunk table offset at byte ${header.offsetToPoints} is ${pointer}, before the first chunk at byte ${chunksStart}`);
+  }
+  return Number(tableStart);
 }
 
 function checkItems(data: Buffer, fail: (problem: string) => never): void {

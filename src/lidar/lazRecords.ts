@@ -1,76 +1,74 @@
 import * as fs from "fs";
 import { LidarInputError } from "./errors";
 import type { LasHeader } from "./lasHeader";
+import { openRegularFile } from "./lasHeader";
 import type { RecordBatchHandler } from "./lasRecords";
 import { yieldToEventLoop } from "./lasRecords";
 import type { LazChunk } from "./lazChunkTable";
-
-/** The part of laz-perf's Emscripten module used here. */
-interface LazPerfModule {
-  readonly HEAPU8: Uint8Array;
-  _malloc(bytes: number): number;
-  _free(pointer: number): void;
-  readonly ChunkDecoder: new () => ChunkDecoder;
-}
-
-interface ChunkDecoder {
-  open(pointFormat: number, recordLength: number, compressed: number): void;
-  getPoint(destination: number): void;
-  delete(): void;
-}
-
-let lazPerf: Promise<LazPerfModule> | undefined;
-
-/** The WASM module, instantiated once per process. */
-function lazPerfModule(): Promise<LazPerfModule> {
-  if (!lazPerf) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { createLazPerf } = require("laz-perf") as { createLazPerf: () => Promise<LazPerfModule> };
-    lazPerf = createLazPerf();
-  }
-  return lazPerf;
-}
+import { ChunkReader, discardLazPerf, lazPerfModule } from "./lazPerf";
+import { layeredChunkProblem } from "./layeredChunk";
 
 const BATCH_POINTS = 65536;
-/** The decoder may look a few bytes past a chunk's end; zeros there keep it inside our allocation. */
-const CHUNK_SLACK = 64;
+/**
+ * Zeros after a chunk, inside our allocation. A point is checked as soon as it is decoded, so the
+ * decoder can run past a chunk's end by one point's reads at most: the raw first point, or a few bytes
+ * per arithmetic-coded field (at most 4 per symbol, a few symbols per byte of the record).
+ */
+function chunkSlack(recordLength: number): number {
+  return 1024 + 16 * recordLength;
+}
 
 /**
  * Streams the decompressed point records of a LAZ file one chunk at a time: each compressed chunk is
  * copied into the WASM heap and decoded by laz-perf's ChunkDecoder, so memory holds one chunk, not the file.
+ * A chunk must decode to its points from exactly its own bytes: reading past its end, or leaving bytes
+ * unread, means a damaged chunk or a point count (header or chunk table) that is not what the chunk holds.
  */
 export async function readLazRecords(header: LasHeader, chunks: readonly LazChunk[], onBatch: RecordBatchHandler): Promise<void> {
   const wasm = await lazPerfModule();
   const recordLength = header.recordLength;
+  const slack = chunkSlack(recordLength);
   const output = wasm._malloc(BATCH_POINTS * recordLength);
   let input = 0;
   let inputCapacity = 0;
   let compressed = Buffer.alloc(0);
-  const fd = fs.openSync(header.file, "r");
+  const fd = openRegularFile(header.file);
   try {
-    for (const chunk of chunks) {
-      if (chunk.byteCount + CHUNK_SLACK > compressed.length) compressed = Buffer.alloc(chunk.byteCount + CHUNK_SLACK);
+    for (const [index, chunk] of chunks.entries()) {
+      const fail = (problem: string): never => {
+        throw new LidarInputError(`${header.file}: corrupt LAZ chunk ${index + 1} of ${chunks.length} (${chunk.pointCount} points, ${chunk.byteCount} bytes at byte ${chunk.start}): ${problem}`);
+      };
+      if (chunk.byteCount + slack > compressed.length) compressed = Buffer.alloc(chunk.byteCount + slack);
       const n = fs.readSync(fd, compressed, 0, chunk.byteCount, chunk.start);
       if (n < chunk.byteCount) throw new LidarInputError(`${header.file}: truncated: a LAZ chunk ends at byte ${chunk.start + chunk.byteCount}, but the file ends at byte ${chunk.start + n}`);
-      compressed.fill(0, chunk.byteCount, chunk.byteCount + CHUNK_SLACK);
+      compressed.fill(0, chunk.byteCount, chunk.byteCount + slack);
+      if (header.pointFormat >= 6) {
+        const problem = layeredChunkProblem(compressed, chunk.byteCount, chunk.pointCount, header.pointFormat, recordLength);
+        if (problem) fail(problem);
+      }
       if (compressed.length > inputCapacity) {
         if (input) wasm._free(input);
         input = wasm._malloc(compressed.length);
         inputCapacity = compressed.length;
       }
       // Read HEAPU8 after every malloc: growing the WASM memory replaces it.
-      wasm.HEAPU8.set(compressed.subarray(0, chunk.byteCount + CHUNK_SLACK), input);
-      const decoder = new wasm.ChunkDecoder();
+      wasm.HEAPU8.set(compressed.subarray(0, chunk.byteCount + slack), input);
+      // open() only records where the chunk is; decoding starts at the first point.
+      const decoder = new ChunkReader(wasm, header.pointFormat, recordLength, input);
       try {
-        decode(header, chunk, () => decoder.open(header.pointFormat, recordLength, input));
         for (let done = 0; done < chunk.pointCount; ) {
           const count = Math.min(BATCH_POINTS, chunk.pointCount - done);
-          decode(header, chunk, () => {
-            for (let i = 0, at = output; i < count; i++, at += recordLength) decoder.getPoint(at);
+          decode(fail, () => {
+            for (let i = 0, at = output; i < count; i++, at += recordLength) {
+              decoder.getPoint(at);
+              if (decoder.bytesRead() > chunk.byteCount) fail(`decoding point ${done + i + 1} ran past the chunk's end: the chunk is damaged, or holds fewer points than the header says`);
+            }
           });
           onBatch(Buffer.from(wasm.HEAPU8.buffer, wasm.HEAPU8.byteOffset + output, count * recordLength), count);
           done += count;
         }
+        const read = decoder.bytesRead();
+        if (read !== chunk.byteCount) fail(`its ${chunk.pointCount} points took ${read} of its bytes: the chunk is damaged, or holds more points than the header says`);
       } finally {
         decoder.delete();
       }
@@ -83,11 +81,14 @@ export async function readLazRecords(header: LasHeader, chunks: readonly LazChun
   }
 }
 
-/** Runs laz-perf, turning its failures (WASM traps on corrupt data) into an input error. */
-function decode(header: LasHeader, chunk: LazChunk, run: () => void): void {
+/** Runs laz-perf, turning its failures (WASM traps on corrupt data) into an input error naming the chunk. */
+function decode(fail: (problem: string) => never, run: () => void): void {
   try {
     run();
   } catch (error) {
-    throw new LidarInputError(`${header.file}: corrupt LAZ data in the chunk at byte ${chunk.start}: ${(error as Error).message}`);
+    if (error instanceof LidarInputError) throw error;
+    // A trap (WebAssembly.RuntimeError; the lib has no WebAssembly types) leaves the module in doubt.
+    if ((error as Error).name === "RuntimeError") discardLazPerf();
+    fail(`laz-perf failed: ${(error as Error).message}`);
   }
 }

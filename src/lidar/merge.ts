@@ -37,6 +37,30 @@ export interface MergeResult {
 /** A tile that cannot be merged: one line naming the file and the problem. */
 export class MergeInputError extends Error {}
 
+/**
+ * An output that cannot be written (no space left, read-only or not writable): one line naming the
+ * file. It is a MergeInputError so that it is reported like one, a message and exit 2, not retried:
+ * running again fails the same way until the user frees space or picks another `out`.
+ */
+export class MergeOutputError extends MergeInputError {}
+
+/** What the usual reasons a write fails mean to the user; anything else keeps the system's message. */
+const WRITE_PROBLEMS: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is used up",
+  EROFS: "the file system is read-only",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EFBIG: "the file is too large for the file system",
+  ENOTDIR: "a parent of it is a file, not a directory",
+};
+
+function writeFailure(file: string, what: string, error: unknown): MergeOutputError {
+  const { code, message } = error as NodeJS.ErrnoException;
+  const problem = (code && WRITE_PROBLEMS[code]) ?? message;
+  return new MergeOutputError(`${file}: cannot ${what}: ${problem}${code ? ` (${code})` : ""}`);
+}
+
 /** A tile's raster_info.json, checked. */
 interface TileInfo {
   readonly featureNames: readonly string[];
@@ -307,6 +331,24 @@ async function mosaicBand(tiles: readonly PlacedTile[], feature: number, extent:
 }
 
 /**
+ * Writes `bytes` to `temp` (renamed to `file` once all are written); a failure names `file`, the name
+ * the user asked for. The close is awaited inside the try: some file systems (NFS) report a full disk
+ * only when the file is closed.
+ */
+async function writeWhole(file: string, temp: string, bytes: Uint8Array): Promise<void> {
+  try {
+    const handle = await fs.promises.open(temp, "w");
+    try {
+      await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw writeFailure(file, "write the GeoTIFF", error);
+  }
+}
+
+/**
  * Merges the tiles into `<outDir>/<feature>.tif`. Every input is checked before anything is written,
  * and the files are written under temporary names and renamed only once all are complete, so a
  * failed merge leaves earlier results as they were.
@@ -332,17 +374,28 @@ export async function mergeRasters(options: MergeOptions): Promise<MergeResult> 
     cellSize,
     crs,
   };
-  await fs.promises.mkdir(options.outDir, { recursive: true });
+  try {
+    await fs.promises.mkdir(options.outDir, { recursive: true });
+  } catch (error) {
+    throw writeFailure(options.outDir, "create the output directory", error);
+  }
   const files = features.map((feature) => path.join(options.outDir, `${feature}.tif`));
   const suffix = `.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   const written: string[] = [];
   try {
     for (let f = 0; f < features.length; f++) {
       const bytes = encodeFloat32GeoTiff(await mosaicBand(tiles, f, extent), grid);
+      // Listed before the write: a write that fails midway leaves a partial file to remove.
       written.push(files[f]! + suffix);
-      await fs.promises.writeFile(files[f]! + suffix, bytes);
+      await writeWhole(files[f]!, files[f]! + suffix, bytes);
     }
-    for (const file of files) await fs.promises.rename(file + suffix, file);
+    for (const file of files) {
+      try {
+        await fs.promises.rename(file + suffix, file);
+      } catch (error) {
+        throw writeFailure(file, "move the finished GeoTIFF into place", error);
+      }
+    }
   } catch (error) {
     await Promise.all(written.map((file) => fs.promises.rm(file, { force: true })));
     throw error;

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { crsOfVlrs } from "./crs";
 import type { LasHeader } from "./lasHeader";
-import { readLasHeader } from "./lasHeader";
+import { openRegularFile, readLasHeader } from "./lasHeader";
 import type { RecordBatchHandler } from "./lasRecords";
 import { checkLasPointData, readLasRecords } from "./lasRecords";
 import { readChunkTable } from "./lazChunkTable";
@@ -15,12 +15,15 @@ export interface PointSource {
   read(onBatch: RecordBatchHandler): Promise<void>;
 }
 
-/** Reads and checks everything but the points, so bad input fails before any tile is written. */
+/**
+ * Reads and checks everything but the points, so bad input fails before any tile is written. (The
+ * points are checked against the header's bounding box where they are decoded, in tiler.ts.)
+ */
 export function openPointSource(file: string): PointSource {
   const header = readLasHeader(file);
   const crs = crsOfVlrs(header.vlrs);
   if (header.compressed) {
-    const fd = fs.openSync(file, "r");
+    const fd = openRegularFile(file);
     let chunks;
     try {
       chunks = readChunkTable(header, fd);

@@ -1,4 +1,6 @@
 import type { LasHeader } from "./lasHeader";
+import { NO_LIMITS, outsideBounds, rawLimits } from "./pointBounds";
+import type { RawLimits } from "./pointBounds";
 import { recordLayout, TILE_RECORD_BYTES } from "./pointRecords";
 import type { RecordLayout } from "./pointRecords";
 import type { Tile, TileStore } from "./tileStore";
@@ -7,6 +9,7 @@ import type { Tile, TileStore } from "./tileStore";
  * Decodes LAS point records and appends each point to its tile. A point's cell is
  * `floor(x / cellSize)` (the division numpy does), and its tile is `floor(cell / cellsPerTile)`: the
  * tile comes from the cell, never from `x / tileSize`, so tiles and the notebook's cells always agree.
+ * Each point is also checked against its header's bounding box here, in the one loop that reads it.
  */
 export class PointTiler {
   private current: Tile | undefined;
@@ -15,6 +18,10 @@ export class PointTiler {
   private scale: readonly number[] = [1, 1, 1];
   private offset: readonly number[] = [0, 0, 0];
   private layout: RecordLayout = recordLayout(0);
+  private header: LasHeader | undefined;
+  private limits: RawLimits = NO_LIMITS;
+  /** Points of the current file added so far. */
+  private added = 0;
 
   constructor(
     private readonly store: TileStore,
@@ -29,6 +36,9 @@ export class PointTiler {
     this.scale = header.scale;
     this.offset = header.offset;
     this.layout = recordLayout(header.pointFormat);
+    this.header = header;
+    this.limits = rawLimits(header);
+    this.added = 0;
   }
 
   /** Adds `count` records from the start of `records` (the current file's format and stride). */
@@ -42,10 +52,19 @@ export class PointTiler {
     const { classificationOffset, classificationMask, returnNumberMask, returnCountShift, returnCountMask, gpsTimeOffset } = this.layout;
     const store = this.store;
     const fileIndex = this.fileIndex;
+    const [lowX, lowY, lowZ] = this.limits.low;
+    const [highX, highY, highZ] = this.limits.high;
     let tile = this.current;
     for (let i = 0, o = 0; i < count; i++, o += stride) {
-      const x = source.getInt32(o, true) * sx + ox;
-      const y = source.getInt32(o + 4, true) * sy + oy;
+      const rawX = source.getInt32(o, true);
+      const rawY = source.getInt32(o + 4, true);
+      const rawZ = source.getInt32(o + 8, true);
+      if (rawX < lowX || rawX > highX || rawY < lowY || rawY > highY || rawZ < lowZ || rawZ > highZ) {
+        this.current = tile;
+        throw outsideBounds(this.header!, this.added + i, [rawX, rawY, rawZ]);
+      }
+      const x = rawX * sx + ox;
+      const y = rawY * sy + oy;
       const cx = Math.floor(x / cellSize);
       const cy = Math.floor(y / cellSize);
       const tx = Math.floor(cx / cellsPerTile);
@@ -62,7 +81,7 @@ export class PointTiler {
       const p = tile.used;
       out.setFloat64(p, x, true);
       out.setFloat64(p + 8, y, true);
-      out.setFloat64(p + 16, source.getInt32(o + 8, true) * sz + oz, true);
+      out.setFloat64(p + 16, rawZ * sz + oz, true);
       out.setUint16(p + 24, source.getUint16(o + 12, true), true);
       const returns = source.getUint8(o + 14);
       out.setUint8(p + 26, returns & returnNumberMask);
@@ -84,5 +103,6 @@ export class PointTiler {
       if (cy > tile.maxCy) tile.maxCy = cy;
     }
     this.current = tile;
+    this.added += count;
   }
 }
