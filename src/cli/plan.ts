@@ -120,7 +120,6 @@ export function planCommand(): Command {
           const calibrationFile = calibrationPath(workflow);
           const calibration = readCalibration(calibrationFile);
           const stale = staleComponents(calibration, graph);
-          if (stale.length > 0) process.stderr.write(`naaw: warning: ${calibrationFile} is stale: ${stale.join(", ")} changed since it was measured; run \`npx naaw plan --calibrate\`\n`);
           const data = settings.data ?? String(paramDefault(graph, "input") ?? "");
           const volume = resolveDataVolume(data, { density: settings.pointDensity });
           const cellSize = Number(paramDefault(graph, "cell_size") ?? 0);
@@ -137,6 +136,8 @@ export function planCommand(): Command {
           if (options.json) process.stdout.write(JSON.stringify(planJson(plan), null, 2) + "\n");
           else process.stdout.write(formatPlan(plan, { workflow, calibrationFile, rows: options.rows ? positive(options.rows, "--rows") : undefined }));
           if (!plan.feasible) throw new UsageError(plan.reason!, 1);
+          // After the plan, so that an error stays one line; the plan's notes (and JSON) say it too.
+          if (stale.length > 0) process.stderr.write(`naaw: warning: ${calibrationFile} is stale: ${stale.join(", ")} changed since it was measured; run \`npx naaw plan --calibrate\`\n`);
         } catch (error) {
           if (error instanceof PlanInputError || error instanceof DataVolumeError || error instanceof LidarInputError) throw new UsageError(error.message, 2);
           if (error instanceof CalibrationError || error instanceof PriceCatalogError) throw new UsageError(error.message, 1);

@@ -54,10 +54,10 @@ export function formatPlan(plan: Plan, options: { readonly rows?: number; readon
   const out: string[] = [];
   const asked = [r.budget !== undefined ? `budget ${r.budget} ${r.currency}` : "no budget", r.deadlineHours !== undefined ? `deadline ${r.deadlineHours} h` : "no deadline", `objective ${r.objective}`, r.cloud === "aws" ? (r.spot ? "spot allowed" : "on demand only") : ""].filter(Boolean).join(", ");
   out.push(`${options.workflow}: ${formatCount(v.points)} points, ${formatBytes(v.bytes)} in ${v.files} file${v.files === 1 ? "" : "s"} (${v.given}, ${v.kind === "headers" ? "from headers" : `stated, ${v.density} points/m²`}), input in ${r.inputLocation}`);
-  out.push(`request: ${r.cloud} ${r.region}; ${asked}`);
+  out.push(`request: ${r.cloud === "aws" ? `aws ${r.region}` : "openstack"}; ${asked}`);
   const c = plan.calibration;
   out.push(`calibration: ${options.calibrationFile}, measured ${c.measuredAt.slice(0, 10)} on ${c.machine.cpuModel} (${c.sample.points} points, ${c.sample.tiles} tiles)${plan.staleComponents.length ? `: STALE (${plan.staleComponents.join(", ")})` : ""}`);
-  out.push(`prices: ${plan.prices.source}, compiled ${plan.prices.date}`);
+  out.push(`prices: ${plan.prices.source}${/^\d{4}-/.test(plan.prices.date) ? `, compiled ${plan.prices.date}` : ""}`);
   out.push("");
   if (plan.chosen) out.push(`Chosen: ${summaryLine(plan.chosen, r.currency)}`);
   else out.push(`No plan fits: ${plan.reason}`);

@@ -82,7 +82,7 @@ export function planRun(inputs: PlanInputs): Plan {
     if (!priced) notes.push("OpenStack flavors have no prices in the stack config: the cluster is sized for the deadline and the budget cannot be checked (set pricePerHour on each flavor of naaw:openstackFlavors)");
     notes.push("OpenStack: only compute is priced (object storage, network and the Magnum control plane are the research cloud's, not in the config)");
     context = { request, calibration };
-    prices = { source: priced ? "stack config (naaw:openstackFlavors pricePerHour)" : "none configured", date: "stack config" };
+    prices = { source: priced ? "stack config (pricePerHour of naaw:openstackFlavors)" : "none configured (naaw:openstackFlavors has no pricePerHour)", date: "stack config" };
   }
   if (inputs.staleComponents.length > 0) notes.push(`the calibration is stale: ${inputs.staleComponents.join(", ")} changed since it was measured; run \`npx naaw plan --calibrate\``);
 
