@@ -2,13 +2,14 @@ import { Command } from "commander";
 import * as fs from "fs";
 import { LidarInputError } from "../lidar/errors";
 import { calibrate } from "../plan/calibrate";
-import { calibrationPath, CalibrationError, readCalibration, staleComponents } from "../plan/calibration";
+import { calibrationPath, CalibrationError } from "../plan/calibration";
 import { formatPlan } from "../plan/format";
-import { planJson, planRun } from "../plan/plan";
-import { loadAwsPrices, PriceCatalogError } from "../plan/prices/catalog";
+import { planJson } from "../plan/plan";
+import { paramDefault, planWorkflow } from "../plan/planWorkflow";
+import { PriceCatalogError } from "../plan/prices/catalog";
 import { PlanInputError } from "../plan/request";
-import { buildRequest, mergeSettings, PlanSettings, positive, readStackSettings } from "../plan/settings";
-import { DataVolumeError, resolveDataVolume } from "../plan/volume";
+import { mergeSettings, PlanSettings, positive, readStackSettings } from "../plan/settings";
+import { DataVolumeError } from "../plan/volume";
 import { WorkflowGraph } from "../workflow/validate";
 import { runAction, UsageError } from "./output";
 import { compileOrReport } from "./validate";
@@ -57,11 +58,6 @@ function flagSettings(o: PlanCommandOptions): PlanSettings {
     maxNodes: number(o.maxNodes, "--max-nodes"),
     pointDensity: number(o.density, "--density"),
   };
-}
-
-/** A workflow param's default, as the planner needs (the sample input, the tile and cell sizes). */
-function paramDefault(graph: WorkflowGraph, name: string): unknown {
-  return graph.params.find((p) => p.name === name)?.default;
 }
 
 async function runCalibration(workflow: string, graph: WorkflowGraph, sample: string | undefined): Promise<void> {
@@ -117,22 +113,8 @@ export function planCommand(): Command {
             await runCalibration(workflow, graph, typeof options.calibrate === "string" ? options.calibrate : undefined);
             return;
           }
-          const calibrationFile = calibrationPath(workflow);
-          const calibration = readCalibration(calibrationFile);
-          const stale = staleComponents(calibration, graph);
-          const data = settings.data ?? String(paramDefault(graph, "input") ?? "");
-          const volume = resolveDataVolume(data, { density: settings.pointDensity });
-          const cellSize = Number(paramDefault(graph, "cell_size") ?? 0);
-          const request = buildRequest(settings, volume, Number(paramDefault(graph, "tile_size") ?? 500));
-          const misaligned = cellSize > 0 ? request.tileSizes.filter((t) => Math.abs(t / cellSize - Math.round(t / cellSize)) > 1e-9) : [];
-          if (misaligned.length > 0) throw new PlanInputError(`--tile-size ${misaligned.join(",")}: a tile edge must be a multiple of the workflow's cell_size (${cellSize} m)`);
-          const plan = planRun({
-            request,
-            calibration,
-            staleComponents: stale,
-            aws: request.cloud === "aws" ? loadAwsPrices() : undefined,
-            flavors: settings.openstackFlavors,
-          });
+          const { plan, calibrationFile } = planWorkflow(workflow, graph, settings);
+          const stale = plan.staleComponents;
           if (options.json) process.stdout.write(JSON.stringify(planJson(plan), null, 2) + "\n");
           else process.stdout.write(formatPlan(plan, { workflow, calibrationFile, rows: options.rows ? positive(options.rows, "--rows") : undefined }));
           if (!plan.feasible) throw new UsageError(plan.reason!, 1);

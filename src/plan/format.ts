@@ -30,6 +30,7 @@ function duration(seconds: number): string {
 /** Money to cents, or to a tenth of a cent below a cent so small lines do not read as zero. */
 function money(value: number | undefined): string {
   if (value === undefined) return "not priced";
+  if (value > 0 && value < 0.0001) return "<0.0001";
   return Math.abs(value) < 0.01 && value !== 0 ? value.toFixed(4) : value.toFixed(2);
 }
 
