@@ -332,17 +332,11 @@ async function mosaicBand(tiles: readonly PlacedTile[], feature: number, extent:
 
 /**
  * Writes `bytes` to `temp` (renamed to `file` once all are written); a failure names `file`, the name
- * the user asked for. The close is awaited inside the try: some file systems (NFS) report a full disk
- * only when the file is closed.
+ * the user asked for. writeFile awaits the close too, where some file systems (NFS) report a full disk.
  */
 async function writeWhole(file: string, temp: string, bytes: Uint8Array): Promise<void> {
   try {
-    const handle = await fs.promises.open(temp, "w");
-    try {
-      await handle.writeFile(bytes);
-    } finally {
-      await handle.close();
-    }
+    await fs.promises.writeFile(temp, bytes);
   } catch (error) {
     throw writeFailure(file, "write the GeoTIFF", error);
   }
