@@ -18,7 +18,7 @@ const AHN3 = "700e9points";
 
 /** A plan for a stated volume; a few instance types keep the grids quick (every candidate of them is priced). */
 function plan(data: string, settings: PlanSettings = {}, flavors?: readonly OpenStackFlavor[]): Plan {
-  const request = buildRequest({ instanceTypes: settings.cloud === "openstack" ? undefined : ["c7g.4xlarge", "c7i.2xlarge", "r7i.4xlarge", "m7i.xlarge"], ...settings }, parseStatedVolume(data), 500);
+  const request = buildRequest({ instanceTypes: settings.cloud === "openstack" ? undefined : ["c7g.4xlarge", "c7i.2xlarge", "r7i.4xlarge", "m7i.xlarge"], architectures: ["x86_64", "arm64"], ...settings }, parseStatedVolume(data), 500);
   return planRun({ request, calibration, staleComponents: [], aws, flavors });
 }
 
@@ -168,6 +168,15 @@ describe("plan: request errors and the JSON shape", () => {
   it("rejects an unknown region or instance type in one line naming what exists", () => {
     assert.throws(() => plan("1e9points", { region: "mars-1" }), (e: Error) => e instanceof PlanInputError && /unknown region 'mars-1'.*eu-west-1/.test(e.message) && !e.message.includes("\n"));
     assert.throws(() => plan("1e9points", { instanceTypes: ["x9.huge"] }), (e: Error) => e instanceof PlanInputError && /unknown instance type 'x9.huge' in eu-west-1/.test(e.message));
+  });
+
+  it("leaves out arm64 machines unless the images are multi-arch, and says why", () => {
+    const x86 = plan("1e9points", { instanceTypes: undefined, architectures: undefined });
+    assert.ok(x86.candidates.length > 0 && x86.candidates.every((e) => e.candidate.machine.arch === "x86_64"));
+    assert.ok(x86.notes.some((n) => /arm64 .* left out/.test(n)));
+    const both = plan("1e9points", { instanceTypes: undefined });
+    assert.ok(both.candidates.some((e) => e.candidate.machine.arch === "arm64"));
+    assert.throws(() => plan("1e9points", { instanceTypes: ["c7g.4xlarge"], architectures: undefined }), (e: Error) => e instanceof PlanInputError && /c7g.4xlarge is arm64, but the images are built for x86_64; set naaw:architectures/.test(e.message));
   });
 
   it("gives the issue's JSON keys, with a cost breakdown that adds up", () => {

@@ -27,6 +27,7 @@ interface PlanCommandOptions {
   readonly spot?: boolean;
   readonly inputLocation?: string;
   readonly instanceTypes?: string;
+  readonly arch?: string;
   readonly tileSize?: string;
   readonly maxNodes?: string;
   readonly density?: string;
@@ -54,6 +55,7 @@ function flagSettings(o: PlanCommandOptions): PlanSettings {
     spot: o.spot,
     inputLocation: choice(o.inputLocation, ["s3", "internet"], "--input-location"),
     instanceTypes: o.instanceTypes?.split(",").map((s) => s.trim()).filter(Boolean),
+    architectures: o.arch?.split(",").map((s) => choice(s.trim(), ["x86_64", "arm64"], "--arch")!),
     tileSizes: o.tileSize?.split(",").map((s) => positive(s.trim(), "--tile-size")),
     maxNodes: number(o.maxNodes, "--max-nodes"),
     pointDensity: number(o.density, "--density"),
@@ -89,6 +91,7 @@ export function planCommand(): Command {
     .option("--no-spot", "on-demand capacity only")
     .option("--input-location <s3|internet>", "where the input lives: S3 in the same region (default) or the internet (through the NAT gateway)")
     .option("--instance-types <list>", "only these instance types or flavors, comma-separated")
+    .option("--arch <list>", "CPU architectures the images are built for, comma-separated: x86_64 (default), arm64")
     .option("--tile-size <metres>", "tile edges to try, comma-separated (default 250,500,1000,2000 and the workflow's)")
     .option("--max-nodes <n>", "the most workflow nodes (default 256)")
     .option("--density <points/m2>", "points per square metre of a volume given as a size (default 10, AHN3's)")

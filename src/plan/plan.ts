@@ -25,15 +25,18 @@ export interface Plan {
 /** Above this many tile pods one Workflow object outgrows etcd's ~1.5 MB: batch into child workflows. */
 const PODS_PER_WORKFLOW = 5000;
 
-/** The machine types of an AWS region (restricted to `instanceTypes` when given), checked. */
-export function awsMachines(prices: AwsPrices, region: string, instanceTypes?: readonly string[]): MachineType[] {
+/** The machine types of an AWS region (restricted to `instanceTypes` and to `architectures` when given), checked. */
+export function awsMachines(prices: AwsPrices, region: string, instanceTypes?: readonly string[], architectures?: readonly string[]): MachineType[] {
   const regions = [...new Set(prices.offers.map((o) => o.region))].sort();
   if (!regions.includes(region)) throw new PlanInputError(`unknown region '${region}'; the price catalog has ${regions.join(", ")}`);
   const offers = prices.offers.filter((o) => o.region === region);
   const unknown = (instanceTypes ?? []).filter((t) => !offers.some((o) => o.instanceType === t));
   if (unknown.length > 0) throw new PlanInputError(`unknown instance type${unknown.length > 1 ? "s" : ""} ${unknown.map((t) => `'${t}'`).join(", ")} in ${region}; the catalog has ${offers.map((o) => o.instanceType).join(", ")}`);
+  const wrongArch = offers.filter((o) => instanceTypes?.includes(o.instanceType) && architectures && !architectures.includes(o.arch));
+  if (wrongArch.length > 0) throw new PlanInputError(`${wrongArch.map((o) => `${o.instanceType} is ${o.arch}`).join(", ")}, but the images are built for ${architectures!.join(", ")}; set naaw:architectures (or --arch) when the images are multi-arch`);
   return offers
     .filter((o) => (instanceTypes ? instanceTypes.includes(o.instanceType) : true))
+    .filter((o) => (architectures ? architectures.includes(o.arch) : true))
     .map((o) => ({ name: o.instanceType, vcpus: o.vcpus, memoryGiB: o.memoryGiB, price: o.price, spotPrice: o.spotPrice, arch: o.arch }));
 }
 
@@ -62,7 +65,8 @@ export function planRun(inputs: PlanInputs): Plan {
   let prices: PriceProvenance;
   if (request.cloud === "aws") {
     if (!inputs.aws) throw new PlanInputError("internal: AWS prices are needed for an AWS plan");
-    machines = awsMachines(inputs.aws, request.region, request.instanceTypes);
+    machines = awsMachines(inputs.aws, request.region, request.instanceTypes, request.architectures);
+    if (!request.architectures.includes("arm64")) notes.push("arm64 (Graviton: c7g, c8g) left out: the images are built for x86_64; with multi-arch images set naaw:architectures [x86_64, arm64] (or --arch x86_64,arm64)");
     const system = awsMachines(inputs.aws, request.region).find((m) => m.name === request.assumptions.systemNodeType);
     if (!system) throw new PlanInputError(`the system node type '${request.assumptions.systemNodeType}' is not in the ${request.region} catalog; set naaw:systemNodeType to one that is`);
     context = { request, calibration, regional: inputs.aws.regional.get(request.region), systemMachine: system };

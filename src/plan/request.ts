@@ -107,6 +107,8 @@ export interface PlanRequest {
   readonly tileSizes: readonly number[];
   /** Restrict the machine types (all of the region's when not given). */
   readonly instanceTypes?: readonly string[];
+  /** CPU architectures the component images are built for (an arm64 node cannot run an x86_64-only image). */
+  readonly architectures: readonly string[];
   /** The most workflow nodes (a quota, or Karpenter's limit). */
   readonly maxNodes: number;
   readonly currency: string;

@@ -21,6 +21,8 @@ export interface PlanSettings {
   readonly inputLocation?: InputLocation;
   readonly tileSizes?: readonly number[];
   readonly instanceTypes?: readonly string[];
+  /** `naaw:architectures`: what the images are built for (default x86_64, the build machine's). */
+  readonly architectures?: readonly string[];
   readonly maxNodes?: number;
   readonly currency?: string;
   readonly pointDensity?: number;
@@ -30,6 +32,8 @@ export interface PlanSettings {
 
 export const DEFAULT_REGION = "eu-west-1";
 export const DEFAULT_MAX_NODES = 256;
+/** Images are built for the build machine's architecture unless the stack says they are multi-arch. */
+export const DEFAULT_ARCHITECTURES = ["x86_64"];
 /** Tile edges tried besides the workflow's own: bigger tiles mean fewer pods (Argo's pod rate) but more memory each. */
 export const DEFAULT_TILE_SIZES = [250, 500, 1000, 2000];
 
@@ -90,6 +94,7 @@ export function settingsFromConfig(config: Readonly<Record<string, unknown>>, wh
     inputLocation: get("inputLocation", (v) => oneOf(v, ["s3", "internet"], at("inputLocation"))),
     tileSizes: get("tileSizes", (v) => list(v, at("tileSizes")).map((t) => positive(t, at("tileSizes")))),
     instanceTypes: get("instanceTypes", (v) => list(v, at("instanceTypes")).map(String)),
+    architectures: get("architectures", (v) => list(v, at("architectures")).map((a) => oneOf(a, ["x86_64", "arm64"], at("architectures")))),
     maxNodes: get("maxNodes", (v) => positive(v, at("maxNodes"))),
     currency: get("currency", String),
     pointDensity: get("pointDensity", (v) => positive(v, at("pointDensity"))),
@@ -140,6 +145,7 @@ export function buildRequest(settings: PlanSettings, volume: DataVolume, default
     inputLocation: settings.inputLocation ?? "s3",
     tileSizes: settings.tileSizes && settings.tileSizes.length > 0 ? settings.tileSizes : [...new Set([...DEFAULT_TILE_SIZES, defaultTileSize])].sort((a, b) => a - b),
     instanceTypes: settings.instanceTypes,
+    architectures: settings.architectures && settings.architectures.length > 0 ? settings.architectures : DEFAULT_ARCHITECTURES,
     maxNodes,
     currency: cloud === "aws" ? "USD" : (settings.currency ?? "credits"),
     assumptions: { ...DEFAULT_ASSUMPTIONS, ...settings.assumptions },
