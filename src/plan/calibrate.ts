@@ -52,6 +52,17 @@ export function describeMachine(): CalibrationMachine {
   };
 }
 
+/** The basename of the `--component DIR` a service process was started with (its /proc cmdline). */
+function componentDirOf(pid: number): string | undefined {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const at = args.indexOf("--component");
+    return at >= 0 && args[at + 1] ? path.basename(args[at + 1]!) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Files a step reads per run: one per input binding, a fan-in of a foreach one per item. */
 function inputFilesPerRun(step: GraphStep, items: number): number {
   return step.bindings
@@ -106,20 +117,22 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
   let startedAt = 0;
   let runner: LocalRunner | undefined = undefined;
   const baseline = runtimeBaseline();
-  const serviceCpuSinceLast = (): { cpu: number; peak: number } => {
+  /** CPU since the last look and peak RSS of the service processes of one step's component. */
+  const serviceUsage = (step: GraphStep): { cpu: number; peak: number } => {
+    const entry = step.component.entry!;
+    // The runner names a component's context directory `<name>-<hash prefix>` (localContextDir).
+    const dir = `${entry.spec.name}-${entry.hash.slice(0, 12)}`;
     let cpu = 0;
     let peak = 0;
     for (const pid of runner!.servicePids()) {
+      if (componentDirOf(pid) !== dir) continue;
       const sample = sampleProcess(pid);
       if (!sample) continue;
       // A new service's start (Python, numpy, the runtime) is not work per point: it is counted per pod.
       const before = lastCpu.get(pid) ?? Math.min(baseline.cpuSeconds, sample.cpuSeconds);
       lastCpu.set(pid, sample.cpuSeconds);
-      // With one worker only the service that ran this step did any work since the last sample.
-      if (sample.cpuSeconds > before) {
-        cpu += sample.cpuSeconds - before;
-        peak = Math.max(peak, sample.peakRssBytes);
-      }
+      cpu += sample.cpuSeconds - before;
+      peak = Math.max(peak, sample.peakRssBytes);
     }
     return { cpu, peak };
   };
@@ -142,7 +155,7 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
           const cpu = (usage.user + usage.system) / 1e6 - selfCpuAtStart;
           measurements.push({ step: task.step, item: task.item, cpuSeconds: cpu, wallSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
         } else {
-          const { cpu, peak } = serviceCpuSinceLast();
+          const { cpu, peak } = serviceUsage(step);
           measurements.push({ step: task.step, item: task.item, cpuSeconds: cpu, wallSeconds, peakRssBytes: peak });
         }
       },
