@@ -54,12 +54,17 @@ export class PointTiler {
     const fileIndex = this.fileIndex;
     const [lowX, lowY, lowZ] = this.limits.low;
     const [highX, highY, highZ] = this.limits.high;
+    // One unsigned comparison an axis: (raw - low) >>> 0 exceeds high - low exactly when raw is
+    // outside [low, high] (both int32, so the difference wraps below low past any span).
+    const spanX = highX - lowX;
+    const spanY = highY - lowY;
+    const spanZ = highZ - lowZ;
     let tile = this.current;
     for (let i = 0, o = 0; i < count; i++, o += stride) {
       const rawX = source.getInt32(o, true);
       const rawY = source.getInt32(o + 4, true);
       const rawZ = source.getInt32(o + 8, true);
-      if (rawX < lowX || rawX > highX || rawY < lowY || rawY > highY || rawZ < lowZ || rawZ > highZ) {
+      if ((rawX - lowX) >>> 0 > spanX || (rawY - lowY) >>> 0 > spanY || (rawZ - lowZ) >>> 0 > spanZ) {
         this.current = tile;
         throw outsideBounds(this.header!, this.added + i, [rawX, rawY, rawZ]);
       }
