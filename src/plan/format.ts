@@ -44,7 +44,7 @@ function quantity(value: number): string {
 function summaryLine(e: Estimate, currency: string): string {
   const c = e.candidate;
   const market = c.machine.spotPrice === undefined && c.machine.price === undefined ? "" : c.spot ? " (spot)" : " (on demand)";
-  const cost = e.totalCost === undefined ? "cost not priced" : `${money(e.totalCost)} ${currency}${e.storageMonthCost !== undefined ? ` (+ ${money(e.storageMonthCost)} ${currency} a month to keep intermediates and outputs)` : ""}`;
+  const cost = e.totalCost === undefined ? "cost not priced" : `${money(e.totalCost)} ${currency}${e.storageMonthCost !== undefined ? ` (+ ${money(e.storageMonthCost)} ${currency} a month to keep intermediates and outputs in S3)` : ""}`;
   return `${c.nodes} × ${c.machine.name}${market}, ${c.tileSize} m tiles (${e.tileCounts.tiles}), parallelism ${e.parallelism}, ${e.podMemoryGiB} GiB per pod: ${e.makespanHours.toFixed(2)} h, ${cost}`;
 }
 

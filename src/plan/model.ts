@@ -162,12 +162,14 @@ export function estimate(candidate: Candidate, context: ModelContext): Estimate 
     lines.push(line("requests", `S3 GET requests (artifacts read${inputGets > 0 ? ", input in ranges" : ""})`, gets / 1000, "1000 requests", regional.s3GetPer1000));
     lines.push(line("ebs", "EBS gp3 root volumes", ((nodeHours + a.systemNodes * makespanHours) * a.ebsGBPerNode) / HOURS_PER_MONTH, "GB-months", regional.ebsGp3PerGBMonth));
     lines.push(line("egress", "Data transfer out (results downloaded once)", a.downloadResults ? outputBytes / GB : 0, "GB", regional.egressPerGB));
-    lines.push(line("storageMonth", "S3 storage, a month after the run (intermediates + outputs)", (intermediateBytes + outputBytes) / GB, "GB-months", regional.s3StoragePerGBMonth, "month"));
+    // Apart, because Argo's artifact GC can delete the intermediates when the run ends; the outputs are the point.
+    lines.push(line("storageMonth", "S3 storage of the intermediates, a month after the run", intermediateBytes / GB, "GB-months", regional.s3StoragePerGBMonth, "month"));
+    lines.push(line("storageMonth", "S3 storage of the outputs, a month after the run", outputBytes / GB, "GB-months", regional.s3StoragePerGBMonth, "month"));
   }
 
   const run = lines.filter((l) => l.period === "run");
   const priced = run.every((l) => l.cost !== undefined);
-  const month = lines.find((l) => l.period === "month");
+  const month = lines.filter((l) => l.period === "month");
   return {
     candidate,
     tileCounts: counts,
@@ -180,7 +182,7 @@ export function estimate(candidate: Candidate, context: ModelContext): Estimate 
     nodeHours,
     lines,
     totalCost: priced ? run.reduce((n, l) => n + l.cost!, 0) : undefined,
-    storageMonthCost: month?.cost,
+    storageMonthCost: month.length > 0 && month.every((l) => l.cost !== undefined) ? month.reduce((n, l) => n + l.cost!, 0) : undefined,
   };
 }
 

@@ -96,6 +96,10 @@ export function planRun(inputs: PlanInputs): Plan {
   if (chosen) {
     const pods = chosen.tileCounts.tiles * calibration.steps.filter((s) => s.phase === "tile").length;
     if (pods > PODS_PER_WORKFLOW) notes.push(`${pods} tile pods: more than one Workflow object holds in etcd (~${PODS_PER_WORKFLOW} nodes); run the tiles as child workflows in batches`);
+    const intermediates = chosen.lines.find((l) => l.period === "month" && /intermediates/.test(l.name));
+    if (intermediates?.cost !== undefined && chosen.totalCost !== undefined && intermediates.cost > chosen.totalCost) {
+      notes.push(`keeping the intermediates a month (${intermediates.quantity.toFixed(0)} GB) costs ${intermediates.cost.toFixed(2)} ${request.currency}, more than the run: let Argo's artifact GC delete them when the workflow ends`);
+    }
     const merge = chosen.timeline.merge / 3600;
     if (merge > chosen.makespanHours / 2) notes.push(`the merge is one pod and takes ${merge.toFixed(2)} of the ${chosen.makespanHours.toFixed(2)} h: more nodes cannot shorten it (a merge per feature or per region would)`);
     if (request.inputLocation === "internet") notes.push("the input comes from the internet through the NAT gateway; staging it in S3 in the same region (a free gateway endpoint) removes the NAT data line");
