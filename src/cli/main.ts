@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { buildCommand } from "./build";
 import { builtinCommand } from "./builtin";
+import { cacheCommand } from "./cache";
 import { componentsCommand } from "./components";
 import { planCommand } from "./plan";
 import { renderCommand } from "./render";
@@ -20,6 +21,7 @@ export function program(): Command {
     .addCommand(renderCommand())
     .addCommand(runCommand())
     .addCommand(planCommand())
+    .addCommand(cacheCommand())
     .addCommand(builtinCommand());
 }
 

@@ -3,10 +3,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CACHE_DIR } from "../local/cache";
+import { scratchPrefix, sweepLeftovers } from "../local/leftovers";
 import { resolveRunParams, RunParams, RunParamsError } from "../local/params";
 import { formatCount, formatSeconds, RunProgress } from "../local/progress";
 import { writeReport } from "../local/report";
 import { LocalRunner, RunResult, StepFailure } from "../local/runner";
+import { stopOnSignals } from "../local/signals";
 import { filesOf } from "../local/values";
 import { WorkflowGraph } from "../workflow/validate";
 import { runAction, UsageError } from "./output";
@@ -82,24 +84,29 @@ export function runCommand(): Command {
         const { params, outDir } = checked;
         // --no-cache: a private cache for this run only, beside the real one (same file system: results move by rename).
         const scratchParent = path.dirname(path.resolve(options.cacheDir));
+        // What killed runs left here (their pid is gone): staging, --no-cache scratch, half-written outputs.
+        sweepLeftovers({ cacheRoot: path.resolve(options.cacheDir), scratchParent, outDir });
         if (!options.cache) fs.mkdirSync(scratchParent, { recursive: true });
-        const cacheDir = options.cache ? options.cacheDir : fs.mkdtempSync(path.join(scratchParent, "run-"));
+        const cacheDir = options.cache ? options.cacheDir : fs.mkdtempSync(scratchPrefix(scratchParent));
         const progress = new RunProgress();
-        const runner = new LocalRunner(graph, { workers: options.workers, cacheDir, useCache: options.cache, params, events: progress });
-        const onSignal = (signal: NodeJS.Signals): void => {
-          progress.stopBar();
-          runner.abort();
-          if (!options.cache) fs.rmSync(cacheDir, { recursive: true, force: true });
-          process.stderr.write(`naaw: stopped by ${signal}; finished steps are kept in ${options.cache ? cacheDir : "nothing (--no-cache)"}: run again to resume\n`);
-          process.exit(128 + (os.constants.signals[signal] ?? 0));
-        };
-        process.once("SIGINT", onSignal);
-        process.once("SIGTERM", onSignal);
+        const runner = new LocalRunner(graph, { workers: options.workers, cacheDir, useCache: options.cache, params, workflow, events: progress });
+        const stops = stopOnSignals(
+          () => {
+            progress.stopBar();
+            runner.abort();
+          },
+          (signal) => {
+            if (!options.cache) fs.rmSync(cacheDir, { recursive: true, force: true });
+            process.stderr.write(`naaw: stopped by ${signal}; finished steps are kept in ${options.cache ? cacheDir : "nothing (--no-cache)"}: run again to resume\n`);
+          },
+        );
         let result: RunResult;
         try {
           result = await runner.run();
+          if (stops.signal) stops.exit();
         } catch (error) {
           progress.stopBar();
+          if (stops.signal) stops.exit();
           if (error instanceof StepFailure) {
             const kept = options.cache && !error.badInput ? "; finished steps are kept in the cache: run again to resume" : "";
             throw new UsageError(`${error.message}${kept}`, error.badInput ? 2 : 1);
@@ -107,8 +114,7 @@ export function runCommand(): Command {
           throw error;
         } finally {
           progress.stopBar();
-          process.off("SIGINT", onSignal);
-          process.off("SIGTERM", onSignal);
+          stops.dispose();
           if (!options.cache) fs.rmSync(cacheDir, { recursive: true, force: true });
         }
         const rasters = rastersOf(graph, result);

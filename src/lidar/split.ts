@@ -19,6 +19,8 @@ export interface SplitOptions {
   /** Used when the files carry no CRS; "" = none given. */
   readonly crs?: string;
   readonly onProgress?: (pointsRead: number, pointsTotal: number) => void;
+  /** Ends the split at the next batch of points (the run was stopped): it throws the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 export interface SplitTile {
@@ -57,7 +59,9 @@ export async function splitPointClouds(options: SplitOptions): Promise<SplitResu
     options.onProgress?.(0, pointsTotal);
     for (const [index, source] of sources.entries()) {
       tiler.startFile(source.header, index);
+      // The readers yield to the event loop between batches, so a signal is seen here within one batch.
       await source.read((records, count) => {
+        if (options.signal?.aborted) throw stopped(options.signal);
         tiler.add(records, count);
         pointsRead += count;
         options.onProgress?.(pointsRead, pointsTotal);
@@ -72,6 +76,10 @@ export async function splitPointClouds(options: SplitOptions): Promise<SplitResu
     fs.rmSync(workDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+function stopped(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error("the split was stopped");
 }
 
 /** tileSize / cellSize, which must be a whole number. */

@@ -32,6 +32,8 @@ export interface BuiltinCall {
   readonly staging: string;
   /** Points read so far and in all, for a step that can tell. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Aborted when the run is stopped: a long read ends at its next batch. */
+  readonly signal?: AbortSignal;
 }
 
 export interface BuiltinStep {
@@ -104,7 +106,7 @@ const split: BuiltinStep = {
       throw error;
     }
   },
-  async run({ params, staging, onProgress }) {
+  async run({ params, staging, onProgress, signal }) {
     checkRules("builtin/split", params);
     const { splitPointClouds } = await import("../lidar/split");
     const result = await reportingInputErrors([LidarInputError], () => splitPointClouds({
@@ -114,6 +116,7 @@ const split: BuiltinStep = {
       cellSize: number(params, "cell_size"),
       crs: typeof params.crs === "string" ? params.crs : "",
       onProgress,
+      signal,
     }));
     return { tiles: listValue(result.tiles.map((tile) => fileValue(tile.npy))) };
   },

@@ -103,6 +103,10 @@ export class RunProgress implements RunEvents {
     this.writeLine(`step '${task.step}'${task.itemName ? ` on ${task.itemName}` : ""} failed (attempt ${attempt}): ${error}; retrying in ${delaySeconds} s`);
   }
 
+  cacheDamaged(_task: TaskInfo, problem: string): void {
+    this.writeLine(`warning: ${problem}`);
+  }
+
   /** A line that does not tear the bar. */
   writeLine(text: string): void {
     if (this.bar) {

@@ -1,14 +1,18 @@
 import * as fs from "fs";
 import * as path from "path";
-import { localContextDir } from "../containerize/context";
-import { Binding, Reference } from "../workflow/spec";
+import { setTimeout as sleep } from "timers/promises";
 import { GraphStep, WorkflowGraph } from "../workflow/validate";
 import type { StepTiming } from "./report";
-import { BUILTIN_STEPS, BuiltinInputError, BUILTINS_REVISION } from "./builtinSteps";
-import { cacheKey, fileFingerprint, StepCache } from "./cache";
-import { ServiceCallError, ServicePool } from "./services";
+import { BUILTIN_STEPS, BuiltinInputError, BUILTINS_REVISION, BuiltinStep } from "./builtinSteps";
+import { cacheKey, StepCache } from "./cache";
+import { sharedContextDir } from "./contexts";
+import { InputChangedError, NotAFileError } from "./fingerprint";
+import { RunLog } from "./runLog";
+import { itemsOf, pointsOfItem, RunValues } from "./runValues";
+import { ServiceCallError, ServicePool, serviceDataRoot } from "./services";
+import { OutsideFiles, outsideFiles } from "./stepInputs";
 import { Task, TaskGraph, taskKey } from "./taskGraph";
-import { asInputFile, asParam, describeValue, fileValue, listValue, loadValue, plainValue, StepValue, storeValue, ValueBindingError, valueIdentity } from "./values";
+import { asInputFile, describeValue, fileValue, loadValue, StepValue, storeValue, ValueBindingError, valueIdentity } from "./values";
 
 export type { StepTiming };
 
@@ -22,6 +26,8 @@ export interface RunOptions {
   readonly params: Readonly<Record<string, unknown>>;
   /** Where build contexts of components are written. */
   readonly contextsDir?: string;
+  /** Named in the run log that `naaw cache` reads. */
+  readonly workflow?: string;
   readonly events?: RunEvents;
 }
 
@@ -33,6 +39,8 @@ export interface RunEvents {
   itemFinished?(group: string, item: number, points: number): void;
   builtinProgress?(step: string, done: number, total: number): void;
   retrying?(task: TaskInfo, attempt: number, delaySeconds: number, error: string): void;
+  /** A cache entry was not whole: the step runs again and replaces it. */
+  cacheDamaged?(task: TaskInfo, problem: string): void;
 }
 
 export interface TaskInfo {
@@ -53,6 +61,13 @@ export interface RunResult {
   readonly items: number;
   readonly seconds: number;
   readonly servicesStarted: number;
+}
+
+/** The run was stopped (`abort`, on a signal) before it finished. */
+export class RunStoppedError extends Error {
+  constructor() {
+    super("the run was stopped");
+  }
 }
 
 /** A step that failed for good: which step, on which item, and where in the notebook. */
@@ -78,25 +93,13 @@ function backoffSeconds(text: string | undefined): number {
  */
 function isRetryable(error: unknown): boolean {
   if (error instanceof ServiceCallError) return error.retryable;
-  return !(error instanceof StepFailure || error instanceof ValueBindingError || error instanceof BuiltinInputError);
+  // A changed input is not retried: the step's key was computed from the content it had before.
+  return !(error instanceof StepFailure || error instanceof ValueBindingError || error instanceof BuiltinInputError || error instanceof InputChangedError || error instanceof NotAFileError);
 }
 
-/** The items a foreach runs over: a list value's elements (a plain JSON list's too). */
-function itemsOf(value: StepValue): readonly StepValue[] {
-  if (value.kind === "list") return value.items;
-  if (value.kind === "value" && Array.isArray(value.value)) return value.value.map(plainValue);
-  return [value];
-}
-
-/** Points of a tile from its JSON sidecar (`<stem>.json`), 0 when it has none. */
-function pointsOfItem(value: StepValue): number {
-  if (value.kind !== "file") return 0;
-  try {
-    const sidecar = JSON.parse(fs.readFileSync(value.path.replace(/\.[^./]+$/, ".json"), "utf8")) as { point_count?: unknown };
-    return typeof sidecar.point_count === "number" ? sidecar.point_count : 0;
-  } catch {
-    return 0;
-  }
+/** Bad input fails the same way every time (exit code 2); a changed input is not bad, run again. */
+function isBadInput(error: unknown): boolean {
+  return !(error instanceof InputChangedError) && !isRetryable(error);
 }
 
 /**
@@ -107,21 +110,29 @@ function pointsOfItem(value: StepValue): number {
 export class LocalRunner {
   private readonly cache: StepCache;
   private readonly pool: ServicePool;
-  private readonly outputs = new Map<string, Record<string, StepValue>>();
-  private readonly items = new Map<string, readonly StepValue[]>();
+  private readonly values: RunValues;
   private readonly itemPoints = new Map<string, number[]>();
   private readonly timings: StepTiming[] = [];
   private readonly contextDirs = new Map<string, string>();
-  private readonly fingerprints = new Map<string, string>();
+  private readonly outside: OutsideFiles;
   private readonly computedItems = new Set<string>();
-  private stopping = false;
+  /** Aborted by `abort`: hashing, reading and waiting end at their next step. */
+  private readonly stop = new AbortController();
+  private runLog?: RunLog;
 
   constructor(
     private readonly graph: WorkflowGraph,
     private readonly options: RunOptions,
   ) {
+    this.values = new RunValues(graph, options.params);
     this.cache = new StepCache(path.resolve(options.cacheDir));
-    this.pool = new ServicePool(this.cache.root, Math.max(1, options.workers));
+    this.pool = new ServicePool(serviceDataRoot(this.cache.root, options.params), Math.max(1, options.workers));
+    // Without the cache no key is ever looked up, so the input files need not be hashed.
+    this.outside = new OutsideFiles(this.cache.root, options.useCache, this.stop.signal);
+  }
+
+  private get stopping(): boolean {
+    return this.stop.signal.aborted;
   }
 
   /** Process ids of the component services now running. */
@@ -131,7 +142,8 @@ export class LocalRunner {
 
   /** Stop at once (Ctrl-C): kill the services; results finished so far stay in the cache. */
   abort(): void {
-    this.stopping = true;
+    if (this.stopping) return;
+    this.stop.abort(new RunStoppedError());
     this.pool.killAll();
   }
 
@@ -139,14 +151,15 @@ export class LocalRunner {
     const started = performance.now();
     fs.mkdirSync(this.cache.root, { recursive: true });
     this.cache.sweepStaging();
+    if (this.options.useCache) this.runLog = RunLog.start(this.cache.root, this.options.workflow ?? this.graph.spec.name);
     const tasks = new TaskGraph(this.graph);
     const running = new Set<Promise<void>>();
     let failure: unknown;
     try {
       for (;;) {
         for (const group of tasks.takeGroupsToExpand()) {
-          const items = itemsOf(this.resolveReference(group.over, undefined));
-          this.items.set(group.id, items);
+          const items = itemsOf(this.values.resolveReference(group.over, undefined));
+          this.values.items.set(group.id, items);
           const points = items.map(pointsOfItem);
           this.itemPoints.set(group.id, points);
           this.options.events?.itemsKnown?.(group.id, items.length, points.reduce((a, b) => a + b, 0));
@@ -170,12 +183,13 @@ export class LocalRunner {
         if (running.size === 0) break;
         await Promise.race(running);
       }
+      if (this.stopping) throw new RunStoppedError();
       if (failure) throw failure;
-      if (this.stopping) throw new Error("the run was stopped");
       if (!tasks.done) throw new Error("internal error: the run ended with steps that never became ready");
     } finally {
       await Promise.allSettled(running);
       await this.pool.stopAll();
+      this.runLog?.finish();
     }
     const points = [...this.itemPoints.values()].flat().reduce((a, b) => a + b, 0);
     const pointsComputed = [...this.computedItems].reduce((sum, key) => {
@@ -183,11 +197,11 @@ export class LocalRunner {
       return sum + (this.itemPoints.get(group!)?.[Number(item)] ?? 0);
     }, 0);
     return {
-      outputs: this.outputs,
+      outputs: this.values.outputs,
       timings: this.timings,
       points,
       pointsComputed,
-      items: [...this.items.values()].reduce((n, list) => n + list.length, 0),
+      items: [...this.values.items.values()].reduce((n, list) => n + list.length, 0),
       seconds: (performance.now() - started) / 1000,
       servicesStarted: this.pool.startedCount,
     };
@@ -198,114 +212,64 @@ export class LocalRunner {
     const group = task.step.foreach;
     if (group === undefined || task.item === undefined) return;
     const steps = this.graph.foreach.find((g) => g.id === group)!.steps;
-    if (steps.every((id) => this.outputs.has(taskKey({ step: { id }, item: task.item })))) {
+    if (steps.every((id) => this.values.outputs.has(taskKey({ step: { id }, item: task.item })))) {
       this.options.events?.itemFinished?.(group, task.item, this.itemPoints.get(group)?.[task.item] ?? 0);
     }
   }
 
   private info(task: Task): TaskInfo {
     const group = task.step.foreach;
-    const item = group !== undefined && task.item !== undefined ? this.items.get(group)?.[task.item] : undefined;
+    const item = group !== undefined && task.item !== undefined ? this.values.items.get(group)?.[task.item] : undefined;
     return { step: task.step.id, uses: task.step.component.uses, item: task.item, itemName: item ? describeValue(item) : undefined };
   }
 
-  private resolveReference(reference: Reference, item: number | undefined, consumer?: GraphStep): StepValue {
-    switch (reference.kind) {
-      case "param":
-        return plainValue(this.options.params[reference.name]);
-      case "item": {
-        const group = consumer?.foreach;
-        return this.items.get(group!)![item!]!;
-      }
-      case "step": {
-        const producer = this.graph.steps.find((s) => s.id === reference.step)!;
-        const sameItem = producer.foreach !== undefined && producer.foreach === consumer?.foreach;
-        if (producer.foreach !== undefined && !sameItem) {
-          // A fan-in: the output of every item, in item order.
-          const count = this.items.get(producer.foreach)?.length ?? 0;
-          return listValue(Array.from({ length: count }, (_, i) => this.outputs.get(taskKey({ step: producer, item: i }))![reference.output]!));
-        }
-        return this.outputs.get(taskKey({ step: producer, item: sameItem ? item : undefined }))![reference.output]!;
-      }
+  /** The step's inputs and params from its bindings; a value it cannot take is bad input. */
+  private bind(task: Task, info: TaskInfo): { inputs: Record<string, StepValue>; params: Record<string, unknown> } {
+    try {
+      return this.values.bind(task);
+    } catch (error) {
+      throw new StepFailure(`step '${task.step.id}'${info.itemName ? ` on ${info.itemName}` : ""}: ${(error as Error).message}`, info, true);
     }
-  }
-
-  private resolveBinding(binding: Binding, task: Task): StepValue {
-    switch (binding.kind) {
-      case "literal":
-        return plainValue(binding.value);
-      case "reference":
-        return this.resolveReference(binding.reference, task.item, task.step);
-      case "template":
-        return plainValue(
-          binding.parts
-            .map((part) => {
-              if (typeof part === "string") return part;
-              const value = this.resolveReference(part, task.item, task.step);
-              if (value.kind === "file") return value.path;
-              const plain = asParam(value, "any", "a template part");
-              return typeof plain === "string" ? plain : JSON.stringify(plain);
-            })
-            .join(""),
-        );
-      case "invalid":
-        throw new Error(`internal error: step '${task.step.id}' has an invalid binding ${binding.text}`);
-    }
-  }
-
-  private fingerprint(file: string): string {
-    let known = this.fingerprints.get(file);
-    if (!known) {
-      known = fileFingerprint(this.cache.root, file);
-      this.fingerprints.set(file, known);
-    }
-    return known;
   }
 
   private async runTask(task: Task): Promise<void> {
     const info = this.info(task);
     const step = task.step;
     const component = step.component;
-    const inputs: Record<string, StepValue> = {};
-    const params: Record<string, unknown> = {};
-    for (const p of component.params) if (p.default !== undefined) params[p.name] = p.default;
-    try {
-      for (const binding of step.bindings) {
-        const value = this.resolveBinding(binding.binding, task);
-        if (binding.slot === "input") inputs[binding.name] = value;
-        else params[binding.name] = asParam(value, component.params.find((p) => p.name === binding.name)?.type ?? "any", `'${binding.name}' of step '${step.id}'`);
-      }
-    } catch (error) {
-      throw new StepFailure(`step '${step.id}'${info.itemName ? ` on ${info.itemName}` : ""}: ${(error as Error).message}`, info, true);
-    }
-
+    const { inputs, params } = this.bind(task, info);
     const builtin = component.builtin ? BUILTIN_STEPS[component.name] : undefined;
     if (component.builtin && !builtin) throw new StepFailure(`step '${step.id}': the built-in '${component.uses}' cannot run locally`, info, true);
     const cacheable = builtin ? builtin.cacheable : true;
-    // Without the cache no key is ever looked up, so the input files need not be hashed.
-    const fingerprint = this.options.useCache ? (file: string) => this.fingerprint(file) : (file: string) => path.resolve(file);
     let key = "";
+    let reads: string[] = [];
+    let prints;
     try {
+      reads = builtin ? builtin.readFiles(params) : [];
+      prints = await this.outside.fingerprints(outsideFiles(inputs, reads, this.cache.root));
+      const fingerprint = (file: string): string => prints!.get(path.resolve(file))!.digest;
       key = cacheKey({
         uses: component.uses,
         code: builtin ? `builtin:${BUILTINS_REVISION}` : component.entry!.hash,
         params,
         inputs: Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, valueIdentity(value, this.cache.root, fingerprint)])),
-        reads: builtin ? builtin.readFiles(params).map(fingerprint) : [],
+        reads: reads.map(fingerprint),
       });
     } catch (error) {
-      throw new StepFailure(`step '${step.id}': ${(error as Error).message}`, info, true);
+      if (this.stopping) throw new RunStoppedError();
+      throw new StepFailure(`step '${step.id}': ${(error as Error).message}`, info, isBadInput(error));
     }
 
     if (cacheable && this.options.useCache) {
-      const hit = this.cache.lookup(key);
-      if (hit) {
-        this.outputs.set(taskKey(task), Object.fromEntries(Object.entries(hit.manifest.outputs).map(([name, stored]) => [name, loadValue(stored, hit.dir)])));
+      const found = await this.cache.lookup(key, this.stop.signal);
+      if (found.kind === "hit") {
+        this.runLog?.used(key);
+        this.values.outputs.set(taskKey(task), Object.fromEntries(Object.entries(found.manifest.outputs).map(([name, stored]) => [name, loadValue(stored, found.dir)])));
         const timing = { step: step.id, item: info.itemName, seconds: 0, cached: true, attempts: 0 };
         this.timings.push(timing);
         this.options.events?.stepFinished?.(info, timing);
         return;
       }
+      if (found.kind === "damaged") this.options.events?.cacheDamaged?.(info, `the cache entry ${this.cache.entryDir(key)} is damaged (${found.problem}): computing it again`);
     }
 
     this.options.events?.stepStarted?.(info);
@@ -317,22 +281,21 @@ export class LocalRunner {
       const staging = this.cache.stage(key);
       try {
         const produced = builtin
-          ? await builtin.run({ params, inputs, staging, onProgress: (done, total) => this.options.events?.builtinProgress?.(step.id, done, total) })
+          ? await builtin.run({ params, inputs, staging, signal: this.stop.signal, onProgress: (done, total) => this.options.events?.builtinProgress?.(step.id, done, total) })
           : await this.callComponent(step, inputs, params, staging);
+        this.checkInputsUnchanged(step.id, prints, builtin, params, reads);
         const seconds = (performance.now() - started) / 1000;
         let outputs = produced;
         if (cacheable) {
-          const entry = this.cache.commit(key, staging, {
-            step: step.id,
-            item: info.itemName,
-            seconds,
-            outputs: Object.fromEntries(Object.entries(produced).map(([name, value]) => [name, storeValue(value, staging)])),
-          });
-          outputs = Object.fromEntries(Object.entries(produced).map(([name, value]) => [name, loadValue(storeValue(value, staging), entry)]));
+          const stored = Object.fromEntries(Object.entries(produced).map(([name, value]) => [name, storeValue(value, staging)]));
+          // Another run may have published this key first: then its entry (checked) is used, ours dropped.
+          const entry = await this.cache.commit(key, staging, { step: step.id, item: info.itemName, seconds, outputs: stored }, this.stop.signal);
+          this.runLog?.used(key);
+          outputs = Object.fromEntries(Object.entries(entry.manifest.outputs).map(([name, value]) => [name, loadValue(value, entry.dir)]));
         } else {
           this.cache.discard(staging);
         }
-        this.outputs.set(taskKey(task), outputs);
+        this.values.outputs.set(taskKey(task), outputs);
         if (step.foreach !== undefined) this.computedItems.add(`${step.foreach}#${task.item}`);
         const timing = { step: step.id, item: info.itemName, seconds, cached: false, attempts: attempt };
         this.timings.push(timing);
@@ -340,15 +303,30 @@ export class LocalRunner {
         return;
       } catch (error) {
         this.cache.discard(staging);
+        if (this.stopping) throw new RunStoppedError();
         const retryable = isRetryable(error);
         const message = `step '${step.id}' (${component.uses})${info.itemName ? ` on ${info.itemName}` : ""}: ${(error as Error).message}`;
-        if (this.stopping || !retryable || attempt >= attemptsAllowed) {
-          throw new StepFailure(attempt > 1 ? `${message} (after ${attempt} attempts)` : message, info, !retryable);
+        if (!retryable || attempt >= attemptsAllowed) {
+          throw new StepFailure(attempt > 1 ? `${message} (after ${attempt} attempts)` : message, info, isBadInput(error));
         }
         this.options.events?.retrying?.(info, attempt, delay, (error as Error).message);
-        await new Promise((resolve) => setTimeout(resolve, delay * 1000));
+        await sleep(delay * 1000, undefined, { signal: this.stop.signal }).catch(() => undefined);
         delay *= 2;
       }
+    }
+  }
+
+  /**
+   * After a step ran: the outside files it read still have the identities they were fingerprinted
+   * under, and a built-in's input still names the same files. Otherwise what it read may be of
+   * neither content, so it must not be cached under the key of the first.
+   */
+  private checkInputsUnchanged(step: string, prints: Parameters<OutsideFiles["checkUnchanged"]>[0], builtin: BuiltinStep | undefined, params: Record<string, unknown>, reads: readonly string[]): void {
+    this.outside.checkUnchanged(prints, step);
+    if (!builtin) return;
+    const now = builtin.readFiles(params);
+    if (now.length !== reads.length || now.some((f, i) => f !== reads[i])) {
+      throw new InputChangedError(`the files step '${step}' reads changed while it ran (${reads.length} before, ${now.length} now); nothing was cached: run again when they no longer change`);
     }
   }
 
@@ -356,7 +334,7 @@ export class LocalRunner {
     const entry = step.component.entry!;
     let dir = this.contextDirs.get(entry.hash);
     if (!dir) {
-      dir = path.resolve(localContextDir(entry.spec.name, entry.hash, entry.context, this.options.contextsDir));
+      dir = path.resolve(sharedContextDir(entry.spec.name, entry.hash, entry.context, this.options.contextsDir));
       this.contextDirs.set(entry.hash, dir);
     }
     return dir;
@@ -369,7 +347,7 @@ export class LocalRunner {
     const lease = await this.pool.acquire({ name: step.component.name, componentDir: this.contextDir(step) });
     try {
       const answer = await lease.run({ inputs: files, params, outputs: outputsDir });
-      return Object.fromEntries(Object.entries(answer.outputs).map(([name, out]) => [name, fileValue(path.resolve(this.cache.root, out.path))]));
+      return Object.fromEntries(Object.entries(answer.outputs).map(([name, out]) => [name, fileValue(path.resolve(this.pool.dataRoot, out.path))]));
     } finally {
       lease.release();
     }

@@ -1,11 +1,35 @@
 import { ChildProcess, spawn } from "child_process";
 import * as http from "http";
+import * as path from "path";
 import { pythonEnv, pythonExecutable } from "../python/interpreter";
 
 /** How long a service may take to say where it listens and answer /healthz. */
 const START_TIMEOUT_MS = 30_000;
 /** How long a stopping service may take to finish its run in flight before it is killed. */
 const STOP_GRACE_MS = 5_000;
+
+/** Every absolute path among a value's strings (lists and objects too). */
+function absolutePaths(value: unknown): string[] {
+  if (typeof value === "string") return path.isAbsolute(value) ? [value] : [];
+  if (Array.isArray(value)) return value.flatMap(absolutePaths);
+  if (value !== null && typeof value === "object") return Object.values(value).flatMap(absolutePaths);
+  return [];
+}
+
+/**
+ * The `--data-root` of a run's services: the deepest directory holding the cache and every absolute
+ * path the run's params name. A service refuses any path (input, output or string param) outside
+ * its data root, so this lets it read what the user named and no more (the services of a run on the
+ * demo get the cache root alone, since its params name no absolute paths).
+ */
+export function serviceDataRoot(cacheRoot: string, params: Readonly<Record<string, unknown>>): string {
+  let root = path.resolve(cacheRoot);
+  for (const file of absolutePaths(params)) {
+    const target = path.resolve(file);
+    while (root !== path.dirname(root) && target !== root && !target.startsWith(root + path.sep)) root = path.dirname(root);
+  }
+  return root;
+}
 
 /** A component's answer to `POST /run`. */
 export interface RunAnswer {
@@ -51,9 +75,11 @@ class ServiceProcess {
     readonly url: URL,
   ) {}
 
-  static async start(definition: ServiceDefinition, dataRoot: string, agent: http.Agent): Promise<ServiceProcess> {
+  /** `spawned` sees the child at once, so a stop can kill a service that is still starting. */
+  static async start(definition: ServiceDefinition, dataRoot: string, agent: http.Agent, spawned: (child: ChildProcess) => void): Promise<ServiceProcess> {
     const args = ["-m", "naaw_runtime", "serve", "--component", definition.componentDir, "--host", "127.0.0.1", "--port", "0", "--data-root", dataRoot, "--stop-on-stdin-eof"];
     const child = spawn(pythonExecutable(), args, { stdio: ["pipe", "pipe", "pipe"], env: pythonEnv() });
+    spawned(child);
     const stderr: string[] = [];
     child.stderr!.setEncoding("utf8").on("data", (text: string) => {
       stderr.push(text);
@@ -175,13 +201,16 @@ export class ServicePool {
   private readonly idle = new Map<string, ServiceProcess[]>();
   private readonly all: ServiceProcess[] = [];
   private readonly starting = new Map<string, number>();
+  /** Children whose service is not ready yet (not in `all`): killed too when the run is stopped. */
+  private readonly startingChildren = new Set<ChildProcess>();
   private readonly waiters = new Map<string, (() => void)[]>();
   private stopped = false;
   /** Services started, for the summary. */
   startedCount = 0;
 
   constructor(
-    private readonly dataRoot: string,
+    /** Where the services may read and write; their answers' paths are relative to it. */
+    readonly dataRoot: string,
     private readonly perComponent: number,
   ) {}
 
@@ -205,10 +234,14 @@ export class ServicePool {
     this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
     let service: ServiceProcess;
     try {
-      service = await ServiceProcess.start(definition, this.dataRoot, this.agent);
+      service = await ServiceProcess.start(definition, this.dataRoot, this.agent, (child) => {
+        this.startingChildren.add(child);
+        child.once("exit", () => this.startingChildren.delete(child));
+      });
     } finally {
       this.starting.set(key, this.starting.get(key)! - 1);
     }
+    for (const child of this.startingChildren) if (child.pid === service.pid) this.startingChildren.delete(child);
     this.startedCount += 1;
     this.all.push(service);
     if (this.stopped) {
@@ -234,19 +267,28 @@ export class ServicePool {
 
   /** Process ids of the running services (tests check that none is left). */
   pids(): number[] {
-    return this.all.filter((s) => s.alive && s.pid !== undefined).map((s) => s.pid!);
+    const starting = [...this.startingChildren].map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
+    return [...this.all.filter((s) => s.alive && s.pid !== undefined).map((s) => s.pid!), ...starting];
   }
 
   async stopAll(): Promise<void> {
     this.stopped = true;
+    this.wakeAll();
     await Promise.all(this.all.map((s) => s.stop()));
     this.agent.destroy();
   }
 
-  /** For a process about to exit on a signal: no waiting. */
+  /** For a run stopped by a signal: no waiting, services that are still starting included. */
   killAll(): void {
     this.stopped = true;
     for (const s of this.all) s.killNow();
+    for (const child of this.startingChildren) child.kill("SIGKILL");
+    this.wakeAll();
     this.agent.destroy();
+  }
+
+  /** Callers waiting for a busy service look again, see the pool stopped and give up. */
+  private wakeAll(): void {
+    for (const wakers of this.waiters.values()) for (const wake of wakers.splice(0)) wake();
   }
 }
