@@ -134,7 +134,8 @@ export function estimate(candidate: Candidate, context: ModelContext): Estimate 
   const nodeSeconds = nodes * (nodeStart + a.emptyNodeSeconds) + splitNodes * split + nodes * tiles + merge;
   const nodeHours = nodeSeconds / 3600;
   const price = spot ? machine.spotPrice : machine.price;
-  const lines: CostLine[] = [line("compute", `Workflow nodes (${machine.name}, ${spot ? "spot" : "on demand"})`, nodeHours, "node-hours", price)];
+  const market = request.cloud === "aws" ? (spot ? ", spot" : ", on demand") : "";
+  const lines: CostLine[] = [line("compute", `Workflow nodes (${machine.name}${market})`, nodeHours, "node-hours", price)];
 
   if (request.cloud === "aws" && regional && context.systemMachine) {
     const system = context.systemMachine;
