@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { CatalogEntry } from "../containerize/catalog";
 import { DEFAULT_BASE_IMAGE } from "../containerize/spec";
 import { pythonLiteral } from "../containerize/componentModule";
+import { stringifyExactJson } from "../notebook/exactJson";
 import { catalogFor } from "./catalogOptions";
 import { formatTable, runAction } from "./output";
 
@@ -52,7 +53,7 @@ export function componentsCommand(): Command {
     .action((notebooks: string[], options: ComponentsOptions) =>
       runAction(() => {
         const catalog = catalogFor(notebooks, options.baseImage);
-        process.stdout.write(options.json ? JSON.stringify(catalogJson(catalog.entries), null, 2) + "\n" : catalogTable(catalog.entries));
+        process.stdout.write(options.json ? stringifyExactJson(catalogJson(catalog.entries), 2) + "\n" : catalogTable(catalog.entries));
       }),
     );
 }

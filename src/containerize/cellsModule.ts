@@ -30,8 +30,10 @@ export function renderCellsModule(
   for (const d of component.copied) {
     const role = analysis.roles.get(d.cell);
     const owner = role?.kind === "component" ? `, from component '${role.name}'` : "";
-    const text = sourceOf(d.cell).split("\n").slice(d.line - 1, d.endLine).join("\n");
-    segments.push({ header: `cell ${d.cell}, lines ${d.line}-${d.endLine} (${d.name}${owner})`, cell: d.cell, cellLine: d.line, text });
+    // The definition's own lines, or the whole top-level `if`/`try` statement it is defined in.
+    const { line, endLine } = d.copy ?? d;
+    const text = sourceOf(d.cell).split("\n").slice(line - 1, endLine).join("\n");
+    segments.push({ header: `cell ${d.cell}, lines ${line}-${endLine} (${d.name}${owner})`, cell: d.cell, cellLine: line, text });
   }
   for (const cell of component.cells) {
     segments.push({ header: `cell ${cell}`, cell, cellLine: 1, text: sourceOf(cell) });

@@ -2,6 +2,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { NotebookAnalysisResult, NotebookComponent } from "../notebook/analyzeNotebook";
+import { stringifyExactJson } from "../notebook/exactJson";
 import { RUNTIME_PACKAGE_DIR } from "../python/interpreter";
 import { renderCellsModule } from "./cellsModule";
 import { renderComponentModule } from "./componentModule";
@@ -25,9 +26,12 @@ function readRuntime(): ReadonlyMap<string, string> {
   return files;
 }
 
-/** Pretty JSON with keys in a fixed order, so specs diff well and hash the same everywhere. */
+/**
+ * Pretty JSON with keys in a fixed order, so specs diff well and hash the same everywhere; a param
+ * default beyond 2**53 is written exactly.
+ */
 export function stableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2) + "\n";
+  return stringifyExactJson(value, 2) + "\n";
 }
 
 function specOf(component: NotebookComponent, sourceMap: ComponentSpec["sourceMap"]): ComponentSpec {

@@ -64,7 +64,10 @@ export function analyzeNotebook(notebook: Notebook): NotebookAnalysisResult {
     if (cell.kind !== "code") continue;
     const role = cellRole(cell, sink);
     roles.set(cell.index, role);
-    sources.set(cell.index, stripMagics(cell.source, cell.index, sink));
+    // A skip cell belongs to no component, so what is left out of it needs no warning; its Python
+    // is still analyzed (a plot there makes what it reads an output).
+    const magicSink = role.kind === "skip" ? new DiagnosticSink(notebook.path) : sink;
+    sources.set(cell.index, stripMagics(cell.source, cell.index, magicSink));
   }
   const parameterCells = [...roles].filter(([, r]) => r.kind === "parameters").map(([i]) => i);
   if (parameterCells.length > 1) {
@@ -79,13 +82,15 @@ export function analyzeNotebook(notebook: Notebook): NotebookAnalysisResult {
   const analyzed: AnalyzedCell[] = [];
   for (const cell of analysis.cells) {
     const role = roles.get(cell.index) ?? { kind: "untagged" };
+    const severity = role.kind === "skip" || role.kind === "untagged" ? "warning" : "error";
+    const inNoComponent = severity === "warning" ? " (the cell is in no component)" : "";
     if (cell.syntaxError) {
-      const severity = role.kind === "skip" || role.kind === "untagged" ? "warning" : "error";
-      const message = `Python syntax error: ${cell.syntaxError.message}` + (severity === "warning" ? " (the cell is in no component)" : "");
+      const message = `Python syntax error: ${cell.syntaxError.message}${inNoComponent}`;
       sink[severity](message, { cell: cell.index, line: cell.syntaxError.line, column: cell.syntaxError.column });
     }
+    if (cell.tooDeep) sink[severity](`${cell.tooDeep.message}${inNoComponent}`, { cell: cell.index });
     for (const problem of cell.parameterProblems ?? []) sink.error(problem.message, { cell: cell.index, line: problem.line });
-    analyzed.push({ index: cell.index, role, events: cell.events ?? [] });
+    analyzed.push({ index: cell.index, role, events: cell.events ?? [], blocks: cell.blocks ?? [] });
   }
 
   const drafts = new NotebookComposer(analyzed, analysis, sink).compose();

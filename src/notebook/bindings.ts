@@ -1,4 +1,4 @@
-import { CellEvent, ValueType } from "./pythonAnalysis";
+import { BodyRead, CellEvent, ValueType } from "./pythonAnalysis";
 
 /** A function, class, lambda or import: code that a later component copies, since it cannot travel as a file. */
 export interface Definition {
@@ -6,14 +6,17 @@ export interface Definition {
   readonly cell: number;
   readonly line: number;
   readonly endLine: number;
-  /** Globals its body reads when called. */
-  readonly reads: readonly string[];
+  /** Globals its body reads when called, each at the first line of the cell that reads it. */
+  readonly reads: readonly BodyRead[];
   /** Globals its body assigns (through `global`) when called. */
   readonly writes: readonly string[];
   readonly modules: readonly string[];
-  readonly topLevel: boolean;
-  /** Names read when the definition itself runs (decorators, defaults, bases, annotations). */
-  readonly definitionReads: readonly string[];
+  /**
+   * What a later component copies: these lines of the cell (the definition, or the top-level
+   * `if`/`try` statement around it) and the events they produce, which run again in the copy.
+   * Absent when the definition cannot be copied (it is inside a loop or a `with`).
+   */
+  readonly copy?: { readonly line: number; readonly endLine: number; readonly events: readonly CellEvent[] };
 }
 
 /** What a name is bound to after some code has run. */
@@ -33,14 +36,9 @@ export function mergeType(previous: Binding["type"] | undefined, next: Binding["
   return next === "any" && previous !== undefined ? previous : next;
 }
 
-function definitionReadsOf(events: readonly CellEvent[], at: number, line: number, endLine: number): string[] {
-  const reads: string[] = [];
-  for (let i = at - 1; i >= 0; i--) {
-    const e = events[i];
-    if (e.kind === "define" || (e.kind === "write" && e.line < line)) break;
-    if (e.kind === "read" && e.line >= line && e.line <= endLine) reads.unshift(e.name);
-  }
-  return reads;
+/** The events of a cell that come from the statement on lines `line`..`endLine`. */
+function eventsWithin(events: readonly CellEvent[], line: number, endLine: number): CellEvent[] {
+  return events.filter((e) => e.line >= line && e.line <= endLine);
 }
 
 /**
@@ -50,7 +48,7 @@ function definitionReadsOf(events: readonly CellEvent[], at: number, line: numbe
 export function bindingsAfter(cells: readonly CellEvents[]): Map<string, Binding> {
   const bindings = new Map<string, Binding>();
   for (const { cell, events } of cells) {
-    events.forEach((event, at) => {
+    for (const event of events) {
       switch (event.kind) {
         case "write": {
           const previous = bindings.get(event.name);
@@ -73,8 +71,7 @@ export function bindingsAfter(cells: readonly CellEvents[]): Map<string, Binding
               reads: event.reads,
               writes: event.writes,
               modules: event.modules,
-              topLevel: event.topLevel,
-              definitionReads: definitionReadsOf(events, at, event.line, event.endLine),
+              ...(event.copy ? { copy: { ...event.copy, events: eventsWithin(events, event.copy.line, event.copy.endLine) } } : {}),
             },
           });
           break;
@@ -90,7 +87,7 @@ export function bindingsAfter(cells: readonly CellEvents[]): Map<string, Binding
         default:
           break;
       }
-    });
+    }
   }
   return bindings;
 }

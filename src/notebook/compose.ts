@@ -34,6 +34,8 @@ export interface AnalyzedCell {
   readonly index: number;
   readonly role: CellRole;
   readonly events: readonly CellEvent[];
+  /** `blocks[b - 1]` encloses block `b` of the cell (see CellEvent). */
+  readonly blocks: readonly number[];
 }
 
 function roleName(role: CellRole): string {
@@ -51,13 +53,40 @@ function valueType(type: Binding["type"]): ValueType {
   return type === "module" ? "any" : type;
 }
 
+/** A name bound in a component's namespace (or a copy's), and where it is bound for certain. */
+interface LocalBinding extends Binding {
+  /** The block (of that cell) in which the name is bound on every path, though `maybe` after it. */
+  readonly definiteIn?: { readonly cell: number; readonly block: number };
+}
+
+/** The names one piece of code has bound so far: a component's cells, or a copied statement. */
+type Scope = Map<string, LocalBinding>;
+
+/** Where a read happens, for resolving it and for saying where it is. */
+interface ReadSite {
+  readonly scope: Scope;
+  /** The cell and block whose bindings the read sees for certain (block ids are per cell). */
+  readonly cell: number;
+  readonly block: number;
+  /** The component's cell where the code runs: providers are looked for before it. */
+  readonly runsIn: number;
+  /** Where a problem with the read is reported: the line that reads the name. */
+  readonly at: { readonly cell: number; readonly line: number };
+  /** Set when the read is in the body of a function (or class) the component calls. */
+  readonly call?: { readonly name: string; readonly cell: number; readonly line: number };
+}
+
 /** A name read by component code that it has not (definitely) bound itself. */
 interface ExternalRead {
   readonly name: string;
-  readonly cell: number;
-  readonly line: number;
+  readonly site: ReadSite;
   /** The component bound it on some paths only: an outside value counts if there is one. */
   readonly maybeLocal: boolean;
+}
+
+/** The event's block: 0 at the cell's top level. */
+function blockOf(event: CellEvent): number {
+  return event.block ?? 0;
 }
 
 /**
@@ -112,6 +141,20 @@ export class NotebookComposer {
     return this.cells.find((c) => c.index === cell)?.role ?? { kind: "untagged" };
   }
 
+  /** Whether block `inner` of `cell` is `outer` or nested in it. */
+  private isWithin(cell: number, inner: number, outer: number): boolean {
+    const parents = this.cells.find((c) => c.index === cell)?.blocks ?? [];
+    for (let b = inner; b > 0; b = parents[b - 1] ?? 0) if (b === outer) return true;
+    return outer === 0;
+  }
+
+  /** Whether a read at `site` sees the binding for certain: bound on every path, or on every path of a block around the read. */
+  private isCertain(binding: LocalBinding, site: ReadSite): boolean {
+    if (!binding.maybe) return true;
+    const where = binding.definiteIn;
+    return where !== undefined && where.cell === site.cell && this.isWithin(site.cell, site.block, where.block);
+  }
+
   /** The latest cell before `cell` (outside `exclude`) that changes `name`, among cells of the given roles. */
   private latestProvider(name: string, cell: number, accept: (role: CellRole) => boolean): number | undefined {
     for (let i = this.cells.length - 1; i >= 0; i--) {
@@ -140,7 +183,7 @@ export class NotebookComposer {
     const params = new Map<string, ParamSpec>();
     const modules = new Set<string>();
     const copied = new Map<string, Definition>();
-    const local = new Map<string, Binding>();
+    const local: Scope = new Map();
     const expanded = new Set<string>();
     const reported = new Set<string>();
 
@@ -148,40 +191,104 @@ export class NotebookComposer {
       for (const e of c.events) if (e.kind === "define") e.modules.forEach((m) => modules.add(m));
     }
 
-    const expandCall = (definition: Definition, cell: number, line: number): void => {
-      // A function's body runs where it is called: its global reads and writes happen there.
-      const key = `${definition.cell}:${definition.line}:${definition.name}`;
+    /** Updates `scope` with what one event of `cell` binds; reads are resolved by the caller. */
+    const bind = (scope: Scope, cell: number, event: CellEvent): void => {
+      if (event.kind !== "write" && event.kind !== "define" && event.kind !== "delete") return;
+      const previous = scope.get(event.name);
+      const definiteIn = event.block !== undefined ? { cell, block: event.block } : previous?.definiteIn;
+      switch (event.kind) {
+        case "write":
+          scope.set(event.name, {
+            type: mergeType(previous?.type, event.type),
+            maybe: event.maybe && (previous?.maybe ?? true),
+            ...(definiteIn ? { definiteIn } : {}),
+          });
+          break;
+        case "define": {
+          const definition = this.cellBindings.get(cell)?.get(event.name)?.definition;
+          scope.set(event.name, {
+            type: previous?.type ?? "any",
+            maybe: previous?.maybe ?? event.maybe,
+            definition,
+            ...(definiteIn ? { definiteIn } : {}),
+          });
+          event.modules.forEach((m) => modules.add(m));
+          break;
+        }
+        case "delete":
+          scope.delete(event.name);
+          break;
+      }
+    };
+
+    const expandCall = (definition: Definition, site: ReadSite): void => {
+      // A function's body runs where it is called: its global reads and writes happen there, and
+      // see what is bound there; a problem is reported at the line of the body that reads.
+      const key = `${definition.cell}:${definition.line}:${definition.name}@${site.cell}:${site.block}:${site.scope === local}`;
       if (expanded.has(key)) return;
       expanded.add(key);
-      for (const read of definition.reads) readName(read, cell, line);
+      const call = site.call ?? { name: definition.name, cell: site.at.cell, line: site.at.line };
+      for (const read of definition.reads) {
+        readName(read.name, { ...site, at: { cell: definition.cell, line: read.line }, call });
+      }
       for (const written of definition.writes) {
-        local.set(written, { type: local.get(written)?.type ?? "any", maybe: false });
+        site.scope.set(written, { type: site.scope.get(written)?.type ?? "any", maybe: false });
         // The calling cell now provides the name to the cells after it.
-        this.touched.get(cell)?.add(written);
+        this.touched.get(site.runsIn)?.add(written);
         const bindings = this.componentBindings.get(name);
         if (bindings && !bindings.has(written)) bindings.set(written, { type: "any", maybe: false });
       }
     };
 
-    const readName = (nameRead: string, cell: number, line: number): void => {
-      const binding = local.get(nameRead);
-      if (binding && !binding.maybe) {
-        if (binding.definition) expandCall(binding.definition, cell, line);
+    const readName = (nameRead: string, site: ReadSite): void => {
+      const binding = site.scope.get(nameRead);
+      if (binding && this.isCertain(binding, site)) {
+        if (binding.definition) expandCall(binding.definition, site);
         return;
       }
-      resolveExternal({ name: nameRead, cell, line, maybeLocal: binding !== undefined });
+      // Bound on some paths only: a function defined there still runs its body where it is called.
+      if (binding?.definition) expandCall(binding.definition, site);
+      resolveExternal({ name: nameRead, site, maybeLocal: binding !== undefined });
+    };
+
+    /**
+     * Copies a definition from an earlier component and runs its statement's events in a scope of
+     * their own: the copy runs ahead of the component's cells, so it sees only what comes from
+     * outside (inputs, params, the imports cells, other copies) and what it binds itself.
+     */
+    const copyDefinition = (definition: Definition, site: ReadSite): boolean => {
+      const copy = definition.copy;
+      if (!copy) {
+        this.sink.error(
+          `component '${name}' uses '${definition.name}', which is defined inside a loop or a \`with\` block in cell ${definition.cell}; ` +
+            `define it at the top level of that cell (or inside an \`if\` or \`try\`), or in the imports cell, so it can be copied`,
+          site.at,
+        );
+        return false;
+      }
+      const key = `${definition.cell}:${copy.line}`;
+      if (copied.has(key)) return true;
+      copied.set(key, definition);
+      const scope: Scope = new Map();
+      for (const event of copy.events) {
+        if (event.kind === "read") {
+          readName(event.name, { scope, cell: definition.cell, block: blockOf(event), runsIn: site.runsIn, at: { cell: definition.cell, line: event.line } });
+        } else {
+          bind(scope, definition.cell, event);
+        }
+      }
+      return true;
     };
 
     const resolveExternal = (read: ExternalRead): void => {
-      const { name: n, cell, line } = read;
-      const provider = this.latestProvider(n, cell, (role) => (role.kind === "component" && role.name !== name) || role.kind === "parameters");
+      const { name: n, site } = read;
+      const provider = this.latestProvider(n, site.runsIn, (role) => (role.kind === "component" && role.name !== name) || role.kind === "parameters");
       const providerRole = provider === undefined ? undefined : this.roleOf(provider);
       if (provider !== undefined && providerRole?.kind === "component") {
         const binding = this.componentBindings.get(providerRole.name)?.get(n) ?? this.cellBindings.get(provider)?.get(n);
         const definition = this.cellBindings.get(provider)?.get(n)?.definition;
         if (definition) {
-          this.copyDefinition(definition, name, copied, modules, (r) => readName(r, cell, line), cell);
-          expandCall(definition, cell, line);
+          if (copyDefinition(definition, site)) expandCall(definition, site);
           return;
         }
         if (!inputs.has(n) && !params.has(n)) {
@@ -198,7 +305,7 @@ export class NotebookComposer {
       }
       const ambient = this.ambient.get(n);
       if (ambient) {
-        if (ambient.definition) expandCall(ambient.definition, cell, line);
+        if (ambient.definition) expandCall(ambient.definition, site);
         return;
       }
       const laterParam = this.params.get(n);
@@ -215,22 +322,7 @@ export class NotebookComposer {
       for (const event of c.events) {
         switch (event.kind) {
           case "read":
-            readName(event.name, c.index, event.line);
-            break;
-          case "write": {
-            const previous = local.get(event.name);
-            local.set(event.name, { type: mergeType(previous?.type, event.type), maybe: event.maybe && (previous?.maybe ?? true) });
-            break;
-          }
-          case "define": {
-            const previous = local.get(event.name);
-            const definition = this.cellBindings.get(c.index)?.get(event.name)?.definition;
-            local.set(event.name, { type: previous?.type ?? "any", maybe: previous?.maybe ?? event.maybe, definition });
-            event.modules.forEach((m) => modules.add(m));
-            break;
-          }
-          case "delete":
-            local.delete(event.name);
+            readName(event.name, { scope: local, cell: c.index, block: blockOf(event), runsIn: c.index, at: { cell: c.index, line: event.line } });
             break;
           case "mutate": {
             // `a[i] = v` on an input: the component hands on its modified `a`.
@@ -244,6 +336,8 @@ export class NotebookComposer {
               { cell: c.index, line: event.line },
             );
             break;
+          default:
+            bind(local, c.index, event);
         }
       }
     }
@@ -259,50 +353,33 @@ export class NotebookComposer {
     };
   }
 
-  private copyDefinition(
-    definition: Definition,
-    component: string,
-    copied: Map<string, Definition>,
-    modules: Set<string>,
-    readAtDefinition: (name: string) => void,
-    cell: number,
-  ): void {
-    const key = `${definition.cell}:${definition.line}`;
-    if (copied.has(key)) return;
-    if (!definition.topLevel) {
-      this.sink.error(
-        `component '${component}' uses '${definition.name}', which is defined inside a block in cell ${definition.cell}; ` +
-          `define it at the top level of that cell, or in the imports cell, so it can be copied`,
-        { cell },
-      );
-      return;
-    }
-    copied.set(key, definition);
-    definition.modules.forEach((m) => modules.add(m));
-    definition.definitionReads.forEach(readAtDefinition);
-  }
-
   private reportUndefined(component: string, ownCells: ReadonlySet<number>, read: ExternalRead): void {
-    const where = { cell: read.cell, line: read.line };
+    const { site } = read;
+    const where = site.at;
+    // The cell before which the name must be defined: where the code runs in the component.
+    const before = site.runsIn;
+    const subject = site.call
+      ? `component '${component}' calls '${site.call.name}' (cell ${site.call.cell}, line ${site.call.line}), whose code reads '${read.name}'`
+      : `component '${component}' reads '${read.name}'`;
     const elsewhere = this.latestProvider(read.name, Number.MAX_SAFE_INTEGER, (role) => role.kind === "untagged" || role.kind === "skip");
     if (elsewhere !== undefined) {
       this.sink.error(
-        `component '${component}' reads '${read.name}', which is defined only in cell ${elsewhere} (${roleName(this.roleOf(elsewhere))}); ` +
+        `${subject}, which is defined only in cell ${elsewhere} (${roleName(this.roleOf(elsewhere))}); ` +
           `tag that cell 'imports' or 'component:…', or define '${read.name}' in a component before '${component}'`,
         where,
       );
       return;
     }
-    const later = this.cells.find((c) => !ownCells.has(c.index) && c.index > read.cell && this.touched.get(c.index)?.has(read.name));
+    const later = this.cells.find((c) => !ownCells.has(c.index) && c.index > before && this.touched.get(c.index)?.has(read.name));
     if (later) {
       this.sink.error(
-        `component '${component}' reads '${read.name}', which is defined only later, in cell ${later.index} (${roleName(later.role)}); move the definition before cell ${read.cell}`,
+        `${subject}, which is defined only later, in cell ${later.index} (${roleName(later.role)}); move the definition before cell ${before}`,
         where,
       );
       return;
     }
     this.sink.error(
-      `component '${component}' reads '${read.name}', which no cell defines and which is not a Python builtin; define it in the parameters cell, the imports cell or an earlier component`,
+      `${subject}, which no cell defines and which is not a Python builtin; define it in the parameters cell, the imports cell or an earlier component`,
       where,
     );
   }

@@ -36,6 +36,19 @@ function joinSource(source: unknown): string | undefined {
   return undefined;
 }
 
+/** A cell's tags: absent is none; anything but a list of strings is undefined (an error). */
+function cellTags(tags: unknown): readonly string[] | undefined {
+  if (tags === undefined) return [];
+  return Array.isArray(tags) && tags.every((t) => typeof t === "string") ? tags : undefined;
+}
+
+/** A JSON value for a message: short ones as written, long ones by their kind. */
+function describeJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text.length <= 40) return text;
+  return Array.isArray(value) ? `a list of ${value.length} items` : typeof value === "object" && value !== null ? "an object" : `a ${typeof value}`;
+}
+
 /** Reads an nbformat 4 notebook; anything else fails with one line naming the file and the problem. */
 export function parseNotebook(path: string, text: string): Notebook {
   let raw: unknown;
@@ -59,6 +72,7 @@ export function parseNotebook(path: string, text: string): Notebook {
   }
   if (!Array.isArray(raw.cells)) fail(path, "not a notebook: `cells` is missing or not a list");
   if (raw.cells.length === 0) fail(path, "the notebook has no cells");
+  const tagProblems: Diagnostic[] = [];
   const cells = raw.cells.map((entry: unknown, index: number): Cell => {
     if (!isRecord(entry)) fail(path, `cell ${index} is not a JSON object`);
     const kind = entry.cell_type;
@@ -68,9 +82,19 @@ export function parseNotebook(path: string, text: string): Notebook {
     const source = joinSource(entry.source);
     if (source === undefined) fail(path, `cell ${index} has no source (expected a string or a list of strings)`);
     const cellMetadata = isRecord(entry.metadata) ? entry.metadata : {};
-    const tags = Array.isArray(cellMetadata.tags) ? cellMetadata.tags.filter((t): t is string => typeof t === "string") : [];
-    return { index, kind, source, tags };
+    const tags = cellTags(cellMetadata.tags);
+    if (tags === undefined) {
+      // Silently dropping a malformed tag would silently drop a component or the parameters cell.
+      tagProblems.push({
+        severity: "error",
+        file: path,
+        cell: index,
+        message: `the cell's metadata.tags is ${describeJson(cellMetadata.tags)}, not a list of strings; write it as Jupyter does, e.g. "tags": ["component:load"]`,
+      });
+    }
+    return { index, kind, source, tags: tags ?? [] };
   });
+  if (tagProblems.length > 0) throw new DiagnosticError(tagProblems);
   return { path, cells };
 }
 

@@ -1,11 +1,23 @@
 import { spawnSync } from "child_process";
 import { pythonEnv, pythonExecutable } from "../python/interpreter";
+import { parseExactJson } from "./exactJson";
 
 export type ValueType = "ndarray" | "int" | "float" | "str" | "bool" | "list" | "dict" | "any";
 
-/** Module-level events of one cell, in evaluation order (see runtime/python/naaw_analyzer). */
+/** A global name read inside a function or class body, at the first line that reads it. */
+export interface BodyRead {
+  readonly name: string;
+  readonly line: number;
+}
+
+/**
+ * Module-level events of one cell, in evaluation order (see runtime/python/naaw_analyzer).
+ * `block` (absent at the cell's top level) numbers the body of an `if` branch, loop, handler or
+ * `case` the event is in; on a write it means the name is bound on every path through that block
+ * from there on.
+ */
 export type CellEvent =
-  | { readonly kind: "read"; readonly name: string; readonly line: number }
+  | { readonly kind: "read"; readonly name: string; readonly line: number; readonly block?: number }
   | {
       readonly kind: "write";
       readonly name: string;
@@ -13,24 +25,31 @@ export type CellEvent =
       readonly type: ValueType | "module";
       /** Bound only on some paths (inside a loop, an `if` without a matching `else`, a handler). */
       readonly maybe: boolean;
+      readonly block?: number;
     }
-  | { readonly kind: "delete"; readonly name: string; readonly line: number }
-  | { readonly kind: "mutate"; readonly name: string; readonly line: number }
+  | { readonly kind: "delete"; readonly name: string; readonly line: number; readonly block?: number }
+  | { readonly kind: "mutate"; readonly name: string; readonly line: number; readonly block?: number }
   | {
       readonly kind: "define";
       readonly name: string;
       readonly line: number;
       readonly endLine: number;
       /** Globals the definition's body reads when it is called. */
-      readonly reads: readonly string[];
+      readonly reads: readonly BodyRead[];
       /** Globals the body assigns through `global` when it is called. */
       readonly writes: readonly string[];
       /** Top-level modules an import statement brings in. */
       readonly modules: readonly string[];
-      readonly topLevel: boolean;
+      /**
+       * The lines a later component copies to have the definition: its own at the top level of
+       * the cell, the whole top-level `if`/`try` statement around it otherwise; absent when it
+       * cannot be copied (inside a loop or a `with`).
+       */
+      readonly copy?: { readonly line: number; readonly endLine: number };
       readonly maybe: boolean;
+      readonly block?: number;
     }
-  | { readonly kind: "starImport"; readonly line: number; readonly module: string };
+  | { readonly kind: "starImport"; readonly line: number; readonly module: string; readonly block?: number };
 
 export interface ParameterFact {
   readonly name: string;
@@ -42,7 +61,11 @@ export interface ParameterFact {
 export interface CellAnalysis {
   readonly index: number;
   readonly syntaxError?: { readonly line: number; readonly column: number; readonly message: string };
+  /** Python could not even build the cell's syntax tree (an expression thousands of levels deep). */
+  readonly tooDeep?: { readonly message: string };
   readonly events?: readonly CellEvent[];
+  /** `blocks[b - 1]` is the block enclosing block `b` (0: the cell's top level). */
+  readonly blocks?: readonly number[];
   readonly parameters?: readonly ParameterFact[];
   readonly parameterProblems?: readonly { readonly line: number; readonly message: string }[];
 }
@@ -73,5 +96,21 @@ export function analyzeCells(cells: readonly CellToAnalyze[]): NotebookAnalysis 
   if (result.status !== 0) {
     throw new Error(`notebook analysis failed in ${pythonExecutable()}:\n${result.stderr}`);
   }
-  return JSON.parse(result.stdout) as NotebookAnalysis;
+  const analysis = JSON.parse(result.stdout) as WireAnalysis;
+  return {
+    ...analysis,
+    cells: analysis.cells.map(({ parameters, ...cell }) => ({
+      ...cell,
+      ...(parameters
+        ? { parameters: parameters.map(({ defaultJson, ...p }) => ({ ...p, default: parseExactJson(defaultJson) })) }
+        : {}),
+    })),
+  };
+}
+
+/** The analyzer's output as sent: each default as JSON text, so big integers survive (exactJson.ts). */
+interface WireAnalysis extends Omit<NotebookAnalysis, "cells"> {
+  readonly cells: readonly (Omit<CellAnalysis, "parameters"> & {
+    readonly parameters?: readonly (Omit<ParameterFact, "default"> & { readonly defaultJson: string })[];
+  })[];
 }
