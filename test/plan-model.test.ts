@@ -129,6 +129,28 @@ describe("plan: the model's properties", () => {
   });
 });
 
+describe("plan: the timeline of a candidate", () => {
+  it("adds up: waves over slots, Argo's pod rate as a floor, memory-bound slots, spot overhead as configured", () => {
+    for (const data of VOLUMES) {
+      for (const overhead of [0, 0.05, 0.3]) {
+        const p = plan(data, { assumptions: { spotInterruptionOverhead: overhead, argoPodsPerSecond: 2 } });
+        for (const e of p.candidates) {
+          const t = e.timeline;
+          assert.ok(Math.abs(e.makespanHours - (t.clusterCreate + t.nodeStart + t.split + t.tiles + t.merge) / 3600) < 1e-9);
+          assert.equal(e.waves, Math.ceil(e.tileCounts.tiles / e.parallelism));
+          assert.equal(e.parallelism, e.slotsPerNode * e.candidate.nodes);
+          const tileSteps = calibration.steps.filter((s) => s.phase === "tile").length;
+          const factor = e.candidate.spot ? 1 + overhead : 1;
+          assert.ok(t.tiles >= ((e.tileCounts.tiles * tileSteps) / 2) * factor - 1e-6, "no faster than Argo creates pods");
+          const m = e.candidate.machine;
+          assert.ok(e.slotsPerNode <= m.vcpus - 0.25 && e.slotsPerNode * e.podMemoryGiB <= m.memoryGiB * 0.95 - 1 + 1e-9, `${m.name}: ${e.slotsPerNode} slots of ${e.podMemoryGiB} GiB`);
+          assert.ok(e.nodeHours * 3600 >= e.candidate.nodes * (t.nodeStart + t.tiles) - 1e-6, "every node is billed from launch through the tiles");
+        }
+      }
+    }
+  });
+});
+
 describe("plan: AHN3 (700 billion points)", () => {
   it("on AWS: country-scale tiles, NAT data for internet input far above spot compute, none for S3 input", () => {
     const internet = plan(AHN3, { objective: "cost", inputLocation: "internet", instanceTypes: undefined });
