@@ -161,6 +161,29 @@ describe("the REST service, hardened", function () {
       assert.equal(count, rootPoints, `the root's tile (${rootPoints} points), not the working directory's (${outsidePoints})`);
     });
 
+    it("reads a relative param from the root even when the service was started in a directory inside it", async function () {
+      const sub = path.join(root, "sub");
+      fs.mkdirSync(sub, { recursive: true });
+      // A decoy where the cells would look if they kept the working directory they were started in.
+      fs.copyFileSync(path.join(outside, "tile.npy"), path.join(sub, "tile.npy"));
+      fs.copyFileSync(path.join(outside, "tile.json"), path.join(sub, "tile.json"));
+      const fromSub = await startService(path.join(scratch.dir, "contexts", "load"), root, sub);
+      try {
+        const count = async (tile: string, outputs: string): Promise<number> => {
+          const { status, body } = await postRun(fromSub, { params: { tile }, outputs });
+          assert.equal(status, 200, JSON.stringify(body));
+          return JSON.parse(fs.readFileSync(path.join(root, body.outputs.point_count.path), "utf8")) as number;
+        };
+        assert.equal(await count("tile.npy", "out/sub-root"), rootPoints, "the root's tile.npy, as an input path would be");
+        assert.equal(await count("sub/tile.npy", "out/sub-sub"), outsidePoints);
+        const refused = await postRun(fromSub, { params: { tile: "../outside/tile.npy" }, outputs: "out/sub-refused" });
+        assert.equal(refused.status, 400, JSON.stringify(refused.body));
+        assert.match(refused.body.error, /^param 'tile': path '\.\.\/outside\/tile\.npy' is outside the data root/);
+      } finally {
+        await stopService(fromSub);
+      }
+    });
+
     it("holds every string of any param to the root, and lets strings that are no escaping path through", async function () {
       const nb = writeNotebook(scratch.dir, [
         { tags: ["parameters"], source: 'label = "EPSG:28992"\nnames = ["a"]\noptions = {"unit": "m"}\n' },

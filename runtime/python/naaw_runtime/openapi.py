@@ -30,7 +30,7 @@ def openapi_document(spec: ComponentSpec, server_url: str | None = None) -> dict
             "version": "1.0.0",
             "description": f"Component '{spec.name}' of {spec.notebook} (cells {', '.join(map(str, spec.cells))}). "
             "Inputs and outputs are paths of .npy/.json files relative to the service's data root. The cells run in "
-            "the data root, and a string in params that, read as a path from there, leads outside it is refused (400).",
+            "the data root, and a string in params that, read as a path from there, leads out of it is refused (400).",
         },
         "paths": {
             "/healthz": {"get": _operation("Liveness", "Health")},

@@ -78,7 +78,7 @@ class RuntimeService:
                     shown = text if len(text) <= 200 else text[:197] + "..."
                     raise InputError(
                         f"param '{name}': path '{shown}' is outside the data root "
-                        "(a string in params is read as a path relative to --data-root and must stay inside it)"
+                        "(a string in params is read as a path from the data root, where the cells run, and must not lead out of it)"
                     )
 
     def relative(self, path: Path) -> str:
@@ -344,8 +344,9 @@ def serve(component_dir: str, host: str, port: int, data_root: str, stop_on_stdi
     if warning:
         print(warning, file=sys.stderr, flush=True)
     server = make_server(component, host, port, data_root)
-    # The cells open paths relative to the working directory: run them in the data root, so that a relative
-    # path in a param means the file that confine_params checked, as an input path does.
+    # The cells open relative paths from the working directory: run them in the data root, so that a relative
+    # path in a param means the file that confine_params checked, as an input path does (even when the
+    # service was started from elsewhere: an image's /app, or `--data-root DIR` from the project).
     os.chdir(os.path.realpath(data_root))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
