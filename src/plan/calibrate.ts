@@ -209,6 +209,7 @@ function summarize(
       outputBytesPerMillionPoints: Math.round(bytesOf(outputs) / millions),
       outputFilesPerRun: round(outputs.length / Math.max(1, runs.length), 2),
       inputFilesPerRun: inputFilesPerRun(step, tiles),
+      perRun: runs.map((m) => ({ points: step.foreach !== undefined ? (itemPoints.get(m.item ?? -1) ?? 0) : result.points, cpuSeconds: round(m.cpuSeconds, 3) })),
     };
   });
   return {

@@ -30,6 +30,8 @@ export interface StepCalibration {
   readonly outputFilesPerRun: number;
   /** Files the step read per run (artifacts: S3 GETs on a cluster). */
   readonly inputFilesPerRun: number;
+  /** Each run's points and CPU seconds, so a reader can see how CPU grows with a tile's points. */
+  readonly perRun: readonly { readonly points: number; readonly cpuSeconds: number }[];
 }
 
 export interface CalibrationMachine {
