@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import { LidarInputError } from "../lidar/errors";
+import { ParamValueError } from "../local/params";
+import { StepFailure } from "../local/runner";
 import { calibrate } from "../plan/calibrate";
 import { calibrationPath, CalibrationError } from "../plan/calibration";
 import { formatPlan } from "../plan/format";
@@ -126,6 +128,8 @@ export function planCommand(): Command {
         } catch (error) {
           if (error instanceof PlanInputError || error instanceof DataVolumeError || error instanceof LidarInputError) throw new UsageError(error.message, 2);
           if (error instanceof CalibrationError || error instanceof PriceCatalogError) throw new UsageError(error.message, 1);
+          if (error instanceof StepFailure) throw new UsageError(`calibration run failed: ${error.message}`, error.badInput ? 2 : 1);
+          if (error instanceof ParamValueError) throw new UsageError(error.message, 2);
           throw error;
         }
       }),

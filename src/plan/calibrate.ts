@@ -8,9 +8,9 @@ import { LocalRunner, RunResult, TaskInfo } from "../local/runner";
 import { filesOf, StepValue } from "../local/values";
 import { pythonEnv, pythonExecutable } from "../python/interpreter";
 import { GraphStep, WorkflowGraph } from "../workflow/validate";
-import { Calibration, CalibrationMachine, componentHashes, StepCalibration, stepPhases } from "./calibration";
+import { Calibration, CalibrationError, CalibrationMachine, componentHashes, StepCalibration, stepPhases } from "./calibration";
 import { canSampleProcesses, sampleProcess } from "./procStats";
-import { volumeFromHeaders } from "./volume";
+import { DataVolume, volumeFromHeaders } from "./volume";
 
 const MiB = 2 ** 20;
 
@@ -37,7 +37,7 @@ function runtimeBaseline(): { rssBytes: number; cpuSeconds: number } {
   const code = "import resource, numpy, naaw_runtime; u = resource.getrusage(resource.RUSAGE_SELF); print(u.ru_maxrss, u.ru_utime + u.ru_stime)";
   const answer = spawnSync(pythonExecutable(), ["-c", code], { encoding: "utf8", env: pythonEnv() });
   const [kib, cpu] = answer.stdout.trim().split(" ").map(Number);
-  if (answer.status !== 0 || !Number.isFinite(kib) || !Number.isFinite(cpu)) throw new Error(`could not measure the component runtime: ${answer.stderr.trim()}`);
+  if (answer.status !== 0 || !Number.isFinite(kib) || !Number.isFinite(cpu)) throw new CalibrationError(`could not measure the component runtime: ${answer.stderr.trim()}`);
   return { rssBytes: kib! * 1024, cpuSeconds: cpu! };
 }
 
@@ -102,7 +102,7 @@ export interface CalibrateOptions {
  * component (from /proc), or of this process for a built-in, and the files each wrote.
  */
 export async function calibrate(options: CalibrateOptions): Promise<Calibration> {
-  if (!canSampleProcesses()) throw new Error("calibration reads CPU time and memory from /proc, which this system does not have (Linux only)");
+  if (!canSampleProcesses()) throw new CalibrationError("calibration reads CPU time and memory from /proc, which this system does not have (Linux only)");
   const { graph } = options;
   const volume = volumeFromHeaders(options.sample);
   const params = resolveParams(graph.params, [`input=${options.sample}`], options.workflow);
@@ -176,7 +176,7 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
 
 function summarize(
   options: CalibrateOptions,
-  volume: ReturnType<typeof volumeFromHeaders>,
+  volume: DataVolume,
   result: RunResult,
   measurements: readonly StepMeasurement[],
   itemPoints: ReadonlyMap<number, number>,
