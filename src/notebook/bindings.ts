@@ -55,6 +55,7 @@ export function bindingsAfter(cells: readonly CellEvents[]): Map<string, Binding
           bindings.set(event.name, {
             type: mergeType(previous?.type, event.type),
             maybe: event.maybe && (previous === undefined || previous.maybe),
+            ...(event.merged && previous?.definition ? { definition: previous.definition } : {}),
           });
           break;
         }

@@ -201,6 +201,7 @@ export class NotebookComposer {
           scope.set(event.name, {
             type: mergeType(previous?.type, event.type),
             maybe: event.maybe && (previous?.maybe ?? true),
+            ...(event.merged && previous?.definition ? { definition: previous.definition } : {}),
             ...(definiteIn ? { definiteIn } : {}),
           });
           break;

@@ -26,6 +26,8 @@ export type CellEvent =
       /** Bound only on some paths (inside a loop, an `if` without a matching `else`, a handler). */
       readonly maybe: boolean;
       readonly block?: number;
+      /** After an if/else that binds the name in every branch: it keeps what the branches bound it to. */
+      readonly merged?: boolean;
     }
   | { readonly kind: "delete"; readonly name: string; readonly line: number; readonly block?: number }
   | { readonly kind: "mutate"; readonly name: string; readonly line: number; readonly block?: number }

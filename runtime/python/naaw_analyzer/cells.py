@@ -53,6 +53,7 @@ DEFAULT_RECURSION_LIMIT = sys.getrecursionlimit()
 WALK_RECURSION_LIMIT = 12_000 if sys.version_info >= (3, 11) else DEFAULT_RECURSION_LIMIT
 
 SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 COMPREHENSION_NAMES = {ast.ListComp: "listcomp", ast.SetComp: "setcomp", ast.DictComp: "dictcomp", ast.GeneratorExp: "genexpr"}
 # A definition inside these (at any depth, and only these) is copied with its enclosing top-level
 # statement: the `ImportError` fallback and the optional feature behave in the copy as in the notebook.
@@ -206,6 +207,10 @@ def global_read_lines(table: symtable.SymbolTable, node: ast.AST) -> dict[str, i
             if child is not None:
                 for name, line in global_read_lines(child, n).items():
                     note(name, line)
+            elif isinstance(n, COMPREHENSIONS):
+                # Inlined (Python 3.12+, PEP 709): its names are in this scope's table.
+                for part in inner_parts(n):
+                    visit(part)
             return
         for child_node in ast.iter_child_nodes(n):
             visit(child_node)
@@ -351,6 +356,8 @@ class CellWalker:
         for name in sorted(definite):
             typed = last_write.get(name)
             self.write(name, typed["line"] if typed else 0, typed["type"] if typed else "any")
+            # Not a new value: what the branches bound (a function defined in both stays a function).
+            self.events[-1]["merged"] = True
 
     # -- expressions ------------------------------------------------------------------------
     def expr(self, node: ast.AST | None) -> None:
@@ -376,14 +383,40 @@ class CellWalker:
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             # The first iterable runs in the enclosing scope; the rest in the comprehension's own.
             self.expr(node.generators[0].iter)
-            reads, _ = scope_uses(self.tables.take(node), node)
-            self.reads_of(reads)
+            table = self.tables.take(node)
+            if table is not None:
+                self.reads_of(scope_uses(table, node)[0])
+            else:
+                self.inlined_comprehension(node, set())
             for walrus in (n for n in ast.walk(node) if isinstance(n, ast.NamedExpr)):
                 # PEP 572: a walrus inside a comprehension binds in the enclosing scope, if it runs at all.
                 self.write(walrus.target.id, walrus.lineno, "any", maybe=True)
             return
         for child in ast.iter_child_nodes(node):
             self.expr(child)
+
+    def inlined_comprehension(self, node: ast.AST, bound: set[str]) -> None:
+        """Reads of a comprehension that has no symbol table of its own (Python 3.12+ inlines them,
+        PEP 709): every name it reads but does not bind as a loop target is read here."""
+        bound = bound | {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+
+        def visit(n: ast.AST) -> None:
+            if isinstance(n, ast.Name):
+                if isinstance(n.ctx, ast.Load) and n.id not in bound:
+                    self.read(n.id, n.lineno)
+            elif isinstance(n, COMPREHENSIONS):
+                visit(n.generators[0].iter)
+                self.inlined_comprehension(n, bound)
+            elif isinstance(n, SCOPE_NODES):
+                self.expr(n)  # a lambda: symtable resolves its names, free ones included
+            elif isinstance(n, ast.NamedExpr):
+                visit(n.value)  # the target binds in the enclosing scope (see expr)
+            else:
+                for child in ast.iter_child_nodes(n):
+                    visit(child)
+
+        for part in inner_parts(node):
+            visit(part)
 
     # -- assignment targets ---------------------------------------------------------------
     def target(self, node: ast.expr, type_: str = "any") -> None:

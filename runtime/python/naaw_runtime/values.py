@@ -28,7 +28,8 @@ def matches_type(value: Any, declared: str) -> bool:
     if declared == "int":
         return isinstance(value, int)
     if declared == "float":
-        return isinstance(value, (int, float))
+        # An integer counts as a float only if it converts to one: 10**400 would raise OverflowError.
+        return isinstance(value, float) or (isinstance(value, int) and _fits_float(value))
     if declared == "str":
         return isinstance(value, str)
     if declared == "list":
@@ -36,6 +37,14 @@ def matches_type(value: Any, declared: str) -> bool:
     if declared == "dict":
         return isinstance(value, dict)
     return False
+
+
+def _fits_float(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def conform(value: Any, declared: str) -> Any:
