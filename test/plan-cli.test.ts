@@ -4,7 +4,7 @@ import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { volumeFromHeaders } from "../src/plan/volume";
+import { tileCountsFor, volumeFromHeaders } from "../src/plan/volume";
 import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
 import { ROOT } from "./helpers/demo";
 
@@ -80,10 +80,14 @@ describe("naaw plan (CLI)", function () {
       const made = spawnSync(pythonExecutable(), [path.join(ROOT, "scripts", "synthetic_forest.py"), "--las-dir", path.join(tmp, "las"), "--tiles", "1", "1", "--size", "200", "--density", "4"], { encoding: "utf8", env: pythonEnv() });
       assert.equal(made.status, 0, made.stderr);
       const workflow = path.join(tmp, "workflows", "lidar.yaml");
-      const result = naaw([workflow, "--notebooks", path.join(ROOT, "notebooks"), "--calibrate", path.join(tmp, "las")]);
+      const result = naaw([workflow, "--notebooks", path.join(ROOT, "notebooks"), "--calibrate", path.join(tmp, "las"), "--tile-size", "100"]);
       assert.equal(result.status, 0, result.stderr);
       const calibration = JSON.parse(fs.readFileSync(path.join(tmp, "workflows", "lidar.calibration.json"), "utf8"));
-      assert.equal(calibration.sample.points, volumeFromHeaders(path.join(tmp, "las")).points);
+      const volume = volumeFromHeaders(path.join(tmp, "las"));
+      assert.equal(calibration.sample.points, volume.points);
+      assert.equal(calibration.sample.tileSize, 100);
+      assert.equal(calibration.sample.tiles, tileCountsFor(volume, 100).tiles);
+      assert.match(calibration.command, /--calibrate .* --tile-size 100$/);
       assert.equal(calibration.steps.length, 8);
       for (const step of calibration.steps) assert.ok(step.peakMemoryMiB > 0, step.step);
       assert.ok(calibration.steps.filter((s: { phase: string }) => s.phase === "tile").some((s: { cpuSeconds: number }) => s.cpuSeconds > 0));

@@ -64,14 +64,16 @@ function flagSettings(o: PlanCommandOptions): PlanSettings {
   };
 }
 
-async function runCalibration(workflow: string, graph: WorkflowGraph, sample: string | undefined): Promise<void> {
+async function runCalibration(workflow: string, graph: WorkflowGraph, sample: string | undefined, tileSizes: readonly number[] | undefined): Promise<void> {
+  if (tileSizes && tileSizes.length > 1) throw new PlanInputError("--calibrate measures one tile size: give --tile-size one value");
   const input = sample ?? String(paramDefault(graph, "input") ?? "");
   if (!input || !fs.existsSync(input.replace(/[*?].*$/, "") || ".")) {
     throw new UsageError(`${input || "(no sample)"}: no such sample; \`npm run demo:data\` makes the demo data in data/lidar, or name LAS/LAZ files: npx naaw plan --calibrate PATH`, 2);
   }
-  const command = `npx naaw plan ${workflow} --calibrate ${input}`;
+  const tileSize = tileSizes?.[0];
+  const command = `npx naaw plan ${workflow} --calibrate ${input}${tileSize !== undefined ? ` --tile-size ${tileSize}` : ""}`;
   process.stderr.write(`calibrating ${workflow} on ${input}: one worker, no cache (this runs every step once)\n`);
-  const calibration = await calibrate({ workflow, graph, sample: input, command });
+  const calibration = await calibrate({ workflow, graph, sample: input, command, tileSize });
   const file = calibrationPath(workflow);
   fs.writeFileSync(file, JSON.stringify(calibration, null, 2) + "\n");
   const rows = calibration.steps.map((s) => `  ${s.step.padEnd(10)} ${s.phase.padEnd(5)} ${s.cpuSecondsPerMillionPoints.toFixed(3).padStart(8)} CPU s/M points  ${s.peakMemoryMiB.toFixed(0).padStart(5)} MiB peak`);
@@ -115,7 +117,7 @@ export function planCommand(): Command {
           const { graph } = compileOrReport(workflow, options.notebooks);
           if (!graph) return;
           if (options.calibrate !== undefined) {
-            await runCalibration(workflow, graph, typeof options.calibrate === "string" ? options.calibrate : undefined);
+            await runCalibration(workflow, graph, typeof options.calibrate === "string" ? options.calibrate : undefined, flags.tileSizes);
             return;
           }
           const { plan, calibrationFile } = planWorkflow(workflow, graph, settings);

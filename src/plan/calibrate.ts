@@ -94,6 +94,8 @@ export interface CalibrateOptions {
   readonly sample: string;
   /** Shown in the file: how to measure again. */
   readonly command: string;
+  /** The workflow's `tile_size` for the run (default: its own): larger tiles measure what large tiles cost. */
+  readonly tileSize?: number;
 }
 
 /**
@@ -105,7 +107,8 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
   if (!canSampleProcesses()) throw new CalibrationError("calibration reads CPU time and memory from /proc, which this system does not have (Linux only)");
   const { graph } = options;
   const volume = volumeFromHeaders(options.sample);
-  const params = resolveParams(graph.params, [`input=${options.sample}`], options.workflow);
+  const settings = [`input=${options.sample}`, ...(options.tileSize !== undefined ? [`tile_size=${options.tileSize}`] : [])];
+  const params = resolveParams(graph.params, settings, options.workflow);
   // --no-cache semantics: a private cache beside the real one, removed afterwards.
   const parent = path.dirname(path.resolve(DEFAULT_CACHE_DIR));
   fs.mkdirSync(parent, { recursive: true });

@@ -100,6 +100,12 @@ export function planRun(inputs: PlanInputs): Plan {
     if (intermediates?.cost !== undefined && chosen.totalCost !== undefined && intermediates.cost > chosen.totalCost) {
       notes.push(`keeping the intermediates a month (${intermediates.quantity.toFixed(0)} GB) costs ${intermediates.cost.toFixed(2)} ${request.currency}, more than the run: let Argo's artifact GC delete them when the workflow ends`);
     }
+    const calibratedTile = Math.max(0, ...calibration.steps.filter((s) => s.phase === "tile").map((s) => s.pointsAtPeak));
+    const ratio = chosen.tileCounts.maxPoints / Math.max(1, calibratedTile);
+    if (ratio > 4) {
+      // Per-point CPU is taken as constant, but sorting steps (normalize's lexsort) cost more per point on bigger tiles.
+      notes.push(`tiles of up to ${(chosen.tileCounts.maxPoints / 1e6).toFixed(1)} M points are ${ratio.toFixed(0)}× the largest calibrated tile (${(calibratedTile / 1e6).toFixed(1)} M): per-point CPU is extrapolated linearly; calibrate on a sample with tiles this large (--calibrate SAMPLE --tile-size ${chosen.candidate.tileSize})`);
+    }
     const merge = chosen.timeline.merge / 3600;
     if (merge > chosen.makespanHours / 2) notes.push(`the merge is one pod and takes ${merge.toFixed(2)} of the ${chosen.makespanHours.toFixed(2)} h: more nodes cannot shorten it (a merge per feature or per region would)`);
     if (request.inputLocation === "internet") notes.push("the input comes from the internet through the NAT gateway; staging it in S3 in the same region (a free gateway endpoint) removes the NAT data line");
