@@ -10,6 +10,7 @@ import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
 import { Calibration, componentHashes, readCalibration, staleComponents } from "../src/plan/calibration";
 import { INSTANCE_COLUMNS, loadAwsPrices, parseInstanceCatalog, parseRegionalPrices, PriceCatalogError } from "../src/plan/prices/catalog";
 import { PlanInputError } from "../src/plan/request";
+import { renderStackPlan } from "../src/plan/planWorkflow";
 import { readStackSettings, settingsFromConfig } from "../src/plan/settings";
 import { DataVolumeError, parseStatedVolume, resolveDataVolume, tileCountsFor, volumeFromHeaders } from "../src/plan/volume";
 import { demoGraph, ROOT } from "./helpers/demo";
@@ -103,6 +104,27 @@ describe("plan: the data volume", () => {
       }
       assert.equal(resolveDataVolume(path.join(dir, "*.las")).points, volume.points, "a glob");
     });
+  });
+});
+
+describe("plan: the committed review rendering of a stack's plan", () => {
+  it("renderStackPlan gives the same text and JSON every time, as npm run render would commit them", () => {
+    const graph = demoGraph();
+    const previous = process.cwd();
+    process.chdir(ROOT);
+    try {
+      const first = renderStackPlan("ahn3", graph, "workflows/lidar.yaml");
+      const second = renderStackPlan("ahn3", graph, "workflows/lidar.yaml");
+      assert.equal(first.text, second.text);
+      assert.equal(first.json, second.json);
+      assert.match(first.text, /^Chosen: /m);
+      assert.match(first.text, /^Total per run +[\d.]+$/m);
+      const json = JSON.parse(first.json);
+      assert.equal(json.data.points, 700e9);
+      assert.equal(json.request.objective, "cost");
+    } finally {
+      process.chdir(previous);
+    }
   });
 });
 
