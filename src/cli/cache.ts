@@ -62,12 +62,14 @@ function showCache(dir: string): void {
 export function cacheCommand(): Command {
   const prune = new Command("prune")
     .description("remove the cache entries that no recent run used (default: none in the last 30 days)")
-    .option("--dir <dir>", "the cache directory", DEFAULT_CACHE_DIR)
+    // --dir is the `cache` command's, so it may come before or after `prune`.
+    .configureHelp({ showGlobalOptions: true })
     .option("--older-than <age>", "remove what no run used within this age: 30d, 12h, 90m, 45s, 2w", parseAge)
     .option("--keep-last-runs <n>", "keep what the last N runs used, however old (alone: remove everything else)", parseRuns)
     .addHelpText("after", "\nExamples:\n  npx naaw cache prune\n  npx naaw cache prune --older-than 7d --keep-last-runs 3")
-    .action((options: { dir: string; olderThan?: number; keepLastRuns?: number }) =>
+    .action((_options: unknown, command: Command) =>
       runAction(() => {
+        const options = command.optsWithGlobals<{ dir: string; olderThan?: number; keepLastRuns?: number }>();
         const root = existingRoot(options.dir);
         try {
           const result = pruneCache(root, { olderThanMs: options.olderThan, keepLastRuns: options.keepLastRuns });

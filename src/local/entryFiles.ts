@@ -75,7 +75,14 @@ export async function verifyFiles(dir: string, files: EntryFiles, signal?: Abort
     if (!stat.isFile()) return { ok: false, problem: `${relative} is not a regular file` };
     if (stat.size !== expected.size) return { ok: false, problem: `${relative} has ${stat.size} bytes, not ${expected.size}` };
     if (sameIdentity(identityOf(stat), expected)) continue;
-    const { digest, identity } = await hashFile(file, signal);
+    let hashed;
+    try {
+      hashed = await hashFile(file, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      return { ok: false, problem: `${relative} cannot be read (${(error as Error).message})` };
+    }
+    const { digest, identity } = hashed;
     if (digest !== expected.sha256) return { ok: false, problem: `${relative} was altered (its sha256 differs)` };
     refreshed ??= { ...files };
     refreshed[relative] = { ...identity, sha256: digest };

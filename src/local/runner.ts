@@ -6,7 +6,7 @@ import type { StepTiming } from "./report";
 import { BUILTIN_STEPS, BuiltinInputError, BUILTINS_REVISION, BuiltinStep } from "./builtinSteps";
 import { cacheKey, StepCache } from "./cache";
 import { sharedContextDir } from "./contexts";
-import { InputChangedError, NotAFileError } from "./fingerprint";
+import { Fingerprint, InputChangedError, NotAFileError } from "./fingerprint";
 import { RunLog } from "./runLog";
 import { itemsOf, pointsOfItem, RunValues } from "./runValues";
 import { ServiceCallError, ServicePool, serviceDataRoot } from "./services";
@@ -240,24 +240,7 @@ export class LocalRunner {
     const builtin = component.builtin ? BUILTIN_STEPS[component.name] : undefined;
     if (component.builtin && !builtin) throw new StepFailure(`step '${step.id}': the built-in '${component.uses}' cannot run locally`, info, true);
     const cacheable = builtin ? builtin.cacheable : true;
-    let key = "";
-    let reads: string[] = [];
-    let prints;
-    try {
-      reads = builtin ? builtin.readFiles(params) : [];
-      prints = await this.outside.fingerprints(outsideFiles(inputs, reads, this.cache.root));
-      const fingerprint = (file: string): string => prints!.get(path.resolve(file))!.digest;
-      key = cacheKey({
-        uses: component.uses,
-        code: builtin ? `builtin:${BUILTINS_REVISION}` : component.entry!.hash,
-        params,
-        inputs: Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, valueIdentity(value, this.cache.root, fingerprint)])),
-        reads: reads.map(fingerprint),
-      });
-    } catch (error) {
-      if (this.stopping) throw new RunStoppedError();
-      throw new StepFailure(`step '${step.id}': ${(error as Error).message}`, info, isBadInput(error));
-    }
+    const { key, reads, prints } = await this.keyOf(task, info, builtin, inputs, params);
 
     if (cacheable && this.options.useCache) {
       const found = await this.cache.lookup(key, this.stop.signal);
@@ -317,11 +300,36 @@ export class LocalRunner {
   }
 
   /**
+   * A step's cache key: its code, its params and its inputs' identities (an earlier step's file by
+   * its path in the cache, an outside file by its content). Also what it reads from outside the
+   * cache and the fingerprints taken, for the check after it ran.
+   */
+  private async keyOf(task: Task, info: TaskInfo, builtin: BuiltinStep | undefined, inputs: Record<string, StepValue>, params: Record<string, unknown>): Promise<{ key: string; reads: string[]; prints: Map<string, Fingerprint> }> {
+    const component = task.step.component;
+    try {
+      const reads = builtin ? builtin.readFiles(params) : [];
+      const prints = await this.outside.fingerprints(outsideFiles(inputs, reads, this.cache.root));
+      const fingerprint = (file: string): string => prints.get(path.resolve(file))!.digest;
+      const key = cacheKey({
+        uses: component.uses,
+        code: builtin ? `builtin:${BUILTINS_REVISION}` : component.entry!.hash,
+        params,
+        inputs: Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, valueIdentity(value, this.cache.root, fingerprint)])),
+        reads: reads.map(fingerprint),
+      });
+      return { key, reads, prints };
+    } catch (error) {
+      if (this.stopping) throw new RunStoppedError();
+      throw new StepFailure(`step '${task.step.id}': ${(error as Error).message}`, info, isBadInput(error));
+    }
+  }
+
+  /**
    * After a step ran: the outside files it read still have the identities they were fingerprinted
    * under, and a built-in's input still names the same files. Otherwise what it read may be of
    * neither content, so it must not be cached under the key of the first.
    */
-  private checkInputsUnchanged(step: string, prints: Parameters<OutsideFiles["checkUnchanged"]>[0], builtin: BuiltinStep | undefined, params: Record<string, unknown>, reads: readonly string[]): void {
+  private checkInputsUnchanged(step: string, prints: ReadonlyMap<string, Fingerprint>, builtin: BuiltinStep | undefined, params: Record<string, unknown>, reads: readonly string[]): void {
     this.outside.checkUnchanged(prints, step);
     if (!builtin) return;
     const now = builtin.readFiles(params);
