@@ -237,13 +237,21 @@ describe("naaw render: Argo Workflow", function () {
       assert.equal(templateNamed(document, "lidar-filter").inputs?.parameters?.find((p) => p.name === "height_classes")?.default, "[1,3,4,5]");
       const filter = taskNamed(templateNamed(document, "tiles"), "filter");
       assert.deepEqual(filter.arguments?.parameters?.find((p) => p.name === "height_classes"), { name: "height_classes", value: "{{workflow.parameters.height_classes}}" });
+      // What Argo cannot check of a param (it has only `enum`), its description says.
+      const unchecked: Record<string, string> = {
+        cell_size: "greater than 0",
+        norm_cell_size: "greater than 0",
+        tile_size: "greater than 0",
+        height_classes: "a list of int values at least 0, at most 255",
+        crs: "a text matching ^(EPSG:[0-9]{1,5})?$",
+      };
       assert.deepEqual(
         document.spec.arguments,
         {
           parameters: graph.params.map((p) => ({
             name: p.name,
             value: typeof p.default === "string" ? p.default : JSON.stringify(p.default),
-            description: p.description,
+            description: unchecked[p.name] ? `${p.description}. Must be ${unchecked[p.name]} (naaw validate and naaw run check this; Argo does not).` : p.description,
           })),
         },
       );

@@ -140,7 +140,8 @@ export function resolveRunParams(graph: WorkflowGraph, settings: readonly string
   checkBuiltinRules(graph.steps, graph.params, { value: (name) => params[name], fromCommandLine: commandLineParams(settings, outFromFlag) }, sink, (step) =>
     step.component.builtin ? BUILTIN_STEPS[step.component.name]?.preflight : undefined,
   );
-  const lines = sink.diagnostics.map(formatDiagnostic);
+  // In file order, as `naaw validate` prints its diagnostics.
+  const lines = [...sink.diagnostics].sort((x, y) => (x.line ?? 0) - (y.line ?? 0) || (x.column ?? 0) - (y.column ?? 0)).map(formatDiagnostic);
   // The report goes to outDir even when no step writes there (a workflow without an `out` param).
   const reportProblem = lines.length === 0 ? unwritableDirectory(outDir) : undefined;
   if (reportProblem) lines.push(`naaw: ${out !== undefined ? `--out ${out}` : outDir}: the run's report cannot be written there: ${reportProblem}; give a directory that can be written with --out`);

@@ -83,18 +83,19 @@ function crsParses(values: ReadonlyMap<string, unknown>, label: (param: string) 
 
 export const BUILTIN_RULES: Readonly<Record<string, BuiltinRule>> = {
   "builtin/split": (values, label) => {
-    const problems = [
+    const sizes = [
       ...positive(values, label, "cell_size", "it is the raster's cell edge"),
       ...positive(values, label, "tile_size", "it is a tile's edge"),
-      ...crsParses(values, label),
     ];
     const tile = values.get("tile_size");
     const cell = values.get("cell_size");
     const norm = values.get("norm_cell_size");
     if (norm !== undefined && !(typeof norm === "number" && Number.isFinite(norm) && norm >= 0)) {
-      problems.push({ param: "norm_cell_size", message: `${label("norm_cell_size")} = ${JSON.stringify(norm)} is not a size: give the normalization's cell edge in metres (0: no normalization grid)` });
+      sizes.push({ param: "norm_cell_size", message: `${label("norm_cell_size")} = ${JSON.stringify(norm)} is not a size: give the normalization's cell edge in metres (0: no normalization grid)` });
     }
-    if (problems.length > 0 || typeof tile !== "number" || typeof cell !== "number") return problems;
+    const problems = [...sizes, ...crsParses(values, label)];
+    // The relations only mean something between sizes that are sizes.
+    if (sizes.length > 0 || typeof tile !== "number" || typeof cell !== "number") return problems;
     // Tiles are whole numbers of cells, aligned to absolute multiples of the tile edge: any other
     // edge would cut cells in two, and each half would be computed from part of its points.
     if (!divides(cell, tile)) {
