@@ -26,8 +26,8 @@ interface Service {
 }
 
 /** `naaw_runtime serve --port 0` of a component directory, from working directory `cwd`, once it listens. */
-function startService(component: string, dataRoot: string, cwd: string): Promise<Service> {
-  const child = spawn(PYTHON, ["-m", "naaw_runtime", "serve", "--component", component, "--host", "127.0.0.1", "--port", "0", "--data-root", dataRoot], {
+function startService(component: string, dataRoot: string, cwd: string, extra: readonly string[] = []): Promise<Service> {
+  const child = spawn(PYTHON, ["-m", "naaw_runtime", "serve", "--component", component, "--host", "127.0.0.1", "--port", "0", "--data-root", dataRoot, ...extra], {
     cwd,
     env: ENV,
     stdio: ["ignore", "pipe", "pipe"],
@@ -182,6 +182,31 @@ describe("the REST service, hardened", function () {
       } finally {
         await stopService(fromSub);
       }
+    });
+
+    it("with --workdir DIR inside the root, reads relative params and writes outputs from DIR, still held to the root", async function () {
+      // How naaw run starts its services: the cells run where the user ran naaw, the root spans the cache too.
+      const work = path.join(root, "work");
+      fs.mkdirSync(work, { recursive: true });
+      fs.copyFileSync(path.join(outside, "tile.npy"), path.join(work, "tile.npy"));
+      fs.copyFileSync(path.join(outside, "tile.json"), path.join(work, "tile.json"));
+      const fromWork = await startService(path.join(scratch.dir, "contexts", "load"), root, outside, ["--workdir", work]);
+      try {
+        const { status, body } = await postRun(fromWork, { params: { tile: "tile.npy" }, outputs: "out/work" });
+        assert.equal(status, 200, JSON.stringify(body));
+        assert.equal(JSON.parse(fs.readFileSync(path.join(work, body.outputs.point_count.path), "utf8")), outsidePoints, "work/tile.npy was read");
+        assert.ok(fs.existsSync(path.join(work, "out", "work")), "outputs are relative to the workdir");
+        const climbs = await postRun(fromWork, { params: { tile: "../tile.npy" }, outputs: "out/work-up" });
+        assert.equal(climbs.status, 200, "a path that climbs out of the workdir but stays in the root is allowed");
+        const refused = await postRun(fromWork, { params: { tile: "../../outside/tile.npy" }, outputs: "out/work-refused" });
+        assert.equal(refused.status, 400, JSON.stringify(refused.body));
+        assert.match(refused.body.error, /^param 'tile': path '\.\.\/\.\.\/outside\/tile\.npy' is outside the data root/);
+      } finally {
+        await stopService(fromWork);
+      }
+      const outsideRoot = spawnSync(PYTHON, ["-m", "naaw_runtime", "serve", "--component", path.join(scratch.dir, "contexts", "load"), "--port", "0", "--data-root", root, "--workdir", outside], { env: ENV, encoding: "utf8", timeout: 30_000 });
+      assert.equal(outsideRoot.status, 2, outsideRoot.stderr);
+      assert.match(outsideRoot.stderr, /--workdir .*outside must be a directory inside --data-root/);
     });
 
     it("holds every string of any param to the root, and lets strings that are no escaping path through", async function () {

@@ -9,7 +9,7 @@ import { sharedContextDir } from "./contexts";
 import { Fingerprint, InputChangedError, NotAFileError } from "./fingerprint";
 import { RunLog } from "./runLog";
 import { itemsOf, pointsOfItem, RunValues } from "./runValues";
-import { ServiceCallError, ServicePool, serviceDataRoot } from "./services";
+import { ServiceCallError, ServicePool, serviceRoots } from "./services";
 import { OutsideFiles, outsideFiles } from "./stepInputs";
 import { Task, TaskGraph, taskKey } from "./taskGraph";
 import { asInputFile, describeValue, fileValue, loadValue, StepValue, storeValue, ValueBindingError, valueIdentity } from "./values";
@@ -126,7 +126,7 @@ export class LocalRunner {
   ) {
     this.values = new RunValues(graph, options.params);
     this.cache = new StepCache(path.resolve(options.cacheDir));
-    this.pool = new ServicePool(serviceDataRoot(this.cache.root, options.params), Math.max(1, options.workers));
+    this.pool = new ServicePool(serviceRoots(this.cache.root, options.params), Math.max(1, options.workers));
     // Without the cache no key is ever looked up, so the input files need not be hashed.
     this.outside = new OutsideFiles(this.cache.root, options.useCache, this.stop.signal);
   }
@@ -355,7 +355,7 @@ export class LocalRunner {
     const lease = await this.pool.acquire({ name: step.component.name, componentDir: this.contextDir(step) });
     try {
       const answer = await lease.run({ inputs: files, params, outputs: outputsDir });
-      return Object.fromEntries(Object.entries(answer.outputs).map(([name, out]) => [name, fileValue(path.resolve(this.pool.dataRoot, out.path))]));
+      return Object.fromEntries(Object.entries(answer.outputs).map(([name, out]) => [name, fileValue(path.resolve(this.pool.roots.workdir, out.path))]));
     } finally {
       lease.release();
     }

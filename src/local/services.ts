@@ -16,19 +16,26 @@ function absolutePaths(value: unknown): string[] {
   return [];
 }
 
+/** Where a run's services may read and write, and where their cells run. */
+export interface ServiceRoots {
+  /** `--data-root`: a service refuses any path (input, output or string param) outside it. */
+  readonly dataRoot: string;
+  /** `--workdir`: where the cells run and relative paths are read from (answers' paths are relative to it). */
+  readonly workdir: string;
+}
+
 /**
- * The `--data-root` of a run's services: the deepest directory holding the cache and every absolute
- * path the run's params name. A service refuses any path (input, output or string param) outside
- * its data root, so this lets it read what the user named and no more (the services of a run on the
- * demo get the cache root alone, since its params name no absolute paths).
+ * A run's service roots: the cells run in the directory `naaw run` was started in (`workdir`), so a
+ * relative path in a param means the file it means to the user; the data root is the deepest
+ * directory holding that directory, the cache and every absolute path the run's params name, so a
+ * service reads what the user named and no more.
  */
-export function serviceDataRoot(cacheRoot: string, params: Readonly<Record<string, unknown>>): string {
-  let root = path.resolve(cacheRoot);
-  for (const file of absolutePaths(params)) {
-    const target = path.resolve(file);
+export function serviceRoots(cacheRoot: string, params: Readonly<Record<string, unknown>>, workdir = process.cwd()): ServiceRoots {
+  let root = path.resolve(workdir);
+  for (const target of [path.resolve(cacheRoot), ...absolutePaths(params).map((file) => path.resolve(file))]) {
     while (root !== path.dirname(root) && target !== root && !target.startsWith(root + path.sep)) root = path.dirname(root);
   }
-  return root;
+  return { dataRoot: root, workdir: path.resolve(workdir) };
 }
 
 /** A component's answer to `POST /run`. */
@@ -76,8 +83,8 @@ class ServiceProcess {
   ) {}
 
   /** `spawned` sees the child at once, so a stop can kill a service that is still starting. */
-  static async start(definition: ServiceDefinition, dataRoot: string, agent: http.Agent, spawned: (child: ChildProcess) => void): Promise<ServiceProcess> {
-    const args = ["-m", "naaw_runtime", "serve", "--component", definition.componentDir, "--host", "127.0.0.1", "--port", "0", "--data-root", dataRoot, "--stop-on-stdin-eof"];
+  static async start(definition: ServiceDefinition, roots: ServiceRoots, agent: http.Agent, spawned: (child: ChildProcess) => void): Promise<ServiceProcess> {
+    const args = ["-m", "naaw_runtime", "serve", "--component", definition.componentDir, "--host", "127.0.0.1", "--port", "0", "--data-root", roots.dataRoot, "--workdir", roots.workdir, "--stop-on-stdin-eof"];
     const child = spawn(pythonExecutable(), args, { stdio: ["pipe", "pipe", "pipe"], env: pythonEnv() });
     spawned(child);
     const stderr: string[] = [];
@@ -209,8 +216,8 @@ export class ServicePool {
   startedCount = 0;
 
   constructor(
-    /** Where the services may read and write; their answers' paths are relative to it. */
-    readonly dataRoot: string,
+    /** Where the services may read and write, and where their cells run. */
+    readonly roots: ServiceRoots,
     private readonly perComponent: number,
   ) {}
 
@@ -234,7 +241,7 @@ export class ServicePool {
     this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
     let service: ServiceProcess;
     try {
-      service = await ServiceProcess.start(definition, this.dataRoot, this.agent, (child) => {
+      service = await ServiceProcess.start(definition, this.roots, this.agent, (child) => {
         this.startingChildren.add(child);
         child.once("exit", () => this.startingChildren.delete(child));
       });

@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="request paths are resolved against this directory and must stay inside it (default: the working directory)",
     )
     serve.add_argument(
+        "--workdir",
+        default=None,
+        metavar="DIR",
+        help="where the cells run and relative request paths are read from; inside --data-root (default: the data root)",
+    )
+    serve.add_argument(
         "--stop-on-stdin-eof",
         action="store_true",
         help="stop when standard input closes: a supervising process (naaw run) holds the other end, so the service "
@@ -66,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from .service import serve
 
-        return serve(args.component, args.host, args.port, args.data_root, args.stop_on_stdin_eof)
+        return serve(args.component, args.host, args.port, args.data_root, args.stop_on_stdin_eof, args.workdir)
     except CellError as exc:
         print(exc.message, file=sys.stderr)
         print(exc.details, file=sys.stderr)

@@ -37,11 +37,17 @@ PATH_MAX = 4096
 class RuntimeService:
     """What the HTTP handler needs: the component, the confined data root and the OpenAPI document."""
 
-    def __init__(self, component: Component, data_root: str | Path):
+    def __init__(self, component: Component, data_root: str | Path, workdir: str | Path | None = None):
         self.component = component
         self.data_root = os.path.realpath(data_root)
         if not os.path.isdir(self.data_root):
             raise InputError(f"--data-root {data_root} is not a directory")
+        # Where the cells run and relative request paths are read from: the data root unless told otherwise
+        # (the local runner keeps the directory `naaw run` was started in, so relative params mean what they
+        # meant there); it must lie inside the data root, or the confinement would not hold.
+        self.workdir = os.path.realpath(workdir) if workdir is not None else self.data_root
+        if not os.path.isdir(self.workdir) or not self._inside(self.workdir):
+            raise InputError(f"--workdir {workdir} must be a directory inside --data-root {data_root}")
         self.openapi: dict[str, Any] = openapi_document(component.spec)
 
     def resolve(self, given: Any, what: str) -> Path:
@@ -50,7 +56,7 @@ class RuntimeService:
             raise InputError(f"{what} must be a path (a non-empty string), got {given!r}")
         if len(given) > PATH_MAX:
             raise InputError(f"{what}: a path of {len(given)} characters is longer than any path can be ({PATH_MAX})")
-        real = os.path.realpath(os.path.join(self.data_root, given))
+        real = os.path.realpath(os.path.join(self.workdir, given))
         if not self._inside(real):
             raise InputError(f"{what}: path '{given}' is outside the data root")
         return Path(real)
@@ -71,7 +77,7 @@ class RuntimeService:
             for text in _strings(value):
                 if "\0" in text:
                     continue  # no file name holds a NUL: open() refuses it, so it cannot lead anywhere
-                joined = os.path.join(self.data_root, text)
+                joined = os.path.join(self.workdir, text)
                 # A string too long to be a path is checked lexically (see PATH_MAX).
                 where = os.path.normpath(joined) if len(text) > PATH_MAX else os.path.realpath(joined)
                 if not self._inside(where):
@@ -82,7 +88,7 @@ class RuntimeService:
                     )
 
     def relative(self, path: Path) -> str:
-        return os.path.relpath(path, self.data_root)
+        return os.path.relpath(path, self.workdir)
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "component": self.component.name}
@@ -281,8 +287,8 @@ class RuntimeServer(ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
 
-def make_server(component: Component, host: str, port: int, data_root: str | Path) -> RuntimeServer:
-    service = RuntimeService(component, data_root)
+def make_server(component: Component, host: str, port: int, data_root: str | Path, workdir: str | Path | None = None) -> RuntimeServer:
+    service = RuntimeService(component, data_root, workdir)
     handler = type("Handler", (_Handler,), {"service": service})
     server_class = RuntimeServer
     if ":" in host:
@@ -337,17 +343,17 @@ def url_of(server: RuntimeServer) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def serve(component_dir: str, host: str, port: int, data_root: str, stop_on_stdin_eof: bool = False) -> int:
+def serve(component_dir: str, host: str, port: int, data_root: str, stop_on_stdin_eof: bool = False, workdir: str | None = None) -> int:
     """Serve until SIGTERM or SIGINT (or, if asked, until stdin closes), then stop cleanly and return 0."""
     component = Component.load(component_dir)
     warning = exposure_warning(host)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    server = make_server(component, host, port, data_root)
+    server = make_server(component, host, port, data_root, workdir)
     # The cells open relative paths from the working directory: run them in the data root, so that a relative
     # path in a param means the file that confine_params checked, as an input path does (even when the
     # service was started from elsewhere: an image's /app, or `--data-root DIR` from the project).
-    os.chdir(os.path.realpath(data_root))
+    os.chdir(os.path.realpath(workdir if workdir is not None else data_root))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
