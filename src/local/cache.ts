@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { describeFiles, EntryFiles, isEntryFiles, MANIFEST, verifyFiles } from "./entryFiles";
 import { LEFTOVER_NAMES, sweepDead } from "./leftovers";
+import { stringifyExactJson } from "../notebook/exactJson";
 
 /** Where `naaw run` keeps step results between runs. */
 export const DEFAULT_CACHE_DIR = path.join(".naaw", "cache");
@@ -21,7 +22,7 @@ function canonical(value: unknown): string {
     entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
   }
-  return JSON.stringify(value);
+  return stringifyExactJson(value, 0);
 }
 
 /** sha256 of a value's canonical JSON: a step's cache key from what determines its result. */

@@ -8,6 +8,7 @@ import * as path from "path";
 import { WorkflowGraph } from "../workflow/validate";
 import { escapeMarkup, renderDagSvg } from "./dagSvg";
 import { COLORMAP_STOPS, previewGeoTiff } from "./preview";
+import { stringifyExactJson } from "../notebook/exactJson";
 
 /** How long one step of one item took (0 s when it came from the cache). */
 export interface StepTiming {
@@ -104,7 +105,7 @@ function summarySection(input: ReportInput): string {
   ];
   const params = Object.keys(summary.params)
     .sort()
-    .map((name) => `<tr><th>${escapeMarkup(name)}</th><td><code>${escapeMarkup(JSON.stringify(summary.params[name]) ?? "undefined")}</code></td></tr>`);
+    .map((name) => `<tr><th>${escapeMarkup(name)}</th><td><code>${escapeMarkup(summary.params[name] === undefined ? "undefined" : stringifyExactJson(summary.params[name], 0))}</code></td></tr>`);
   return [
     `<dl class="summary">${facts.map(([k, v]) => `<div><dt>${k}</dt><dd>${escapeMarkup(v)}</dd></div>`).join("")}</dl>`,
     params.length > 0 ? `<table class="params"><caption>params</caption>${params.join("")}</table>` : "",

@@ -3,6 +3,7 @@ import { Binding, Reference } from "../workflow/spec";
 import { GraphStep, WorkflowGraph } from "../workflow/validate";
 import { Task, taskKey } from "./taskGraph";
 import { asParam, listValue, plainValue, StepValue } from "./values";
+import { stringifyExactJson } from "../notebook/exactJson";
 
 /** The items a foreach runs over: a list value's elements (a plain JSON list's too). */
 export function itemsOf(value: StepValue): readonly StepValue[] {
@@ -67,7 +68,7 @@ export class RunValues {
               const value = this.resolveReference(part, task.item, task.step);
               if (value.kind === "file") return value.path;
               const plain = asParam(value, "any", "a template part");
-              return typeof plain === "string" ? plain : JSON.stringify(plain);
+              return typeof plain === "string" ? plain : stringifyExactJson(plain, 0);
             })
             .join(""),
         );

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as http from "http";
 import * as path from "path";
 import { pythonEnv, pythonExecutable } from "../python/interpreter";
+import { stringifyExactJson } from "../notebook/exactJson";
 
 /** How long a service may take to say where it listens and answer /healthz. */
 const START_TIMEOUT_MS = 30_000;
@@ -168,7 +169,7 @@ class ServiceProcess {
 }
 
 function requestJson(agent: http.Agent, url: URL, method: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const payload = body === undefined ? undefined : Buffer.from(stringifyExactJson(body, 0));
   return new Promise((resolve, reject) => {
     const request = http.request(
       url,

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { stringifyExactJson } from "../notebook/exactJson";
 
 /**
  * A value flowing between steps of a local run: a file a step wrote (`.npy`, `.json`, a tile), a
@@ -42,7 +43,7 @@ export function asInputFile(value: StepValue, name: string, dir: string, what: s
     case "value": {
       fs.mkdirSync(dir, { recursive: true });
       const file = path.join(dir, `${name}.json`);
-      fs.writeFileSync(file, JSON.stringify(value.value));
+      fs.writeFileSync(file, stringifyExactJson(value.value, 0));
       return file;
     }
     case "list":
@@ -103,6 +104,6 @@ export function describeValue(value: StepValue): string {
   if (value.kind === "file") return path.basename(value.path);
   if (value.kind === "list") return `a list of ${value.items.length}`;
   if (typeof value.value === "string" && value.value.includes("/")) return path.basename(value.value);
-  const text = JSON.stringify(value.value) ?? String(value.value);
+  const text = value.value === undefined ? String(value.value) : stringifyExactJson(value.value, 0);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

@@ -7,6 +7,7 @@ import { formatReference } from "./references";
 import { Position, Reference, WorkflowType } from "./spec";
 import { valueFileExtension } from "./types";
 import { GraphForeach, GraphStep, ResolvedBinding, WorkflowGraph } from "./validate";
+import { stringifyExactJson } from "../notebook/exactJson";
 
 /*
  * The Argo Workflows rendering of a typed workflow (Argo v4.1, `argoproj.io/v1alpha1`).
@@ -182,7 +183,7 @@ function templateNameOf(uses: string): string {
 
 /** A value as Argo passes it to the runtime: a str verbatim, anything else as JSON (what `--param` parses). */
 function valueText(value: unknown, type: WorkflowType): string {
-  return type === "str" && typeof value === "string" ? value : JSON.stringify(value ?? null);
+  return type === "str" && typeof value === "string" ? value : stringifyExactJson(value ?? null, 0);
 }
 
 /** The input artifact of one file of a file item bound to param P: `tile` + `.npy` → `tile-npy`. */
@@ -619,7 +620,7 @@ class ArgoRenderer {
       case "invalid": // reported by the validator, which then gives no graph
         return undefined;
       case "literal":
-        return raw(JSON.stringify(b.value ?? null));
+        return raw(stringifyExactJson(b.value ?? null, 0));
       case "template":
         this.problem(b.at, `${what} is bound to the text '${b.text}'; on Argo an input can be a literal or a single reference: bind the text to a param instead`);
         return undefined;

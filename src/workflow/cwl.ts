@@ -7,6 +7,7 @@ import { formatReference } from "./references";
 import { Binding, ParamDeclaration, Reference, WorkflowType } from "./spec";
 import { elementOf, isList, valueFileExtension } from "./types";
 import { GraphForeach, GraphStep, ResolvedBinding, WorkflowGraph } from "./validate";
+import { stringifyExactJson } from "../notebook/exactJson";
 
 /**
  * The CWL v1.2 rendering of a workflow: one packed document (`$graph`) holding the main Workflow
@@ -466,7 +467,7 @@ class CwlRenderer {
         if (b.slot === "param") {
           inputs[b.name] = { default: binding.value };
         } else if (!step.component.builtin && slotType !== "ndarray") {
-          inputs[b.name] = { default: { class: "File", basename: `${b.name}.json`, contents: JSON.stringify(binding.value) } };
+          inputs[b.name] = { default: { class: "File", basename: `${b.name}.json`, contents: stringifyExactJson(binding.value, 0) } };
         } else {
           this.problem(`${what} is bound to a literal, which CWL cannot hand to ${step.component.builtin ? "a built-in" : "an ndarray input"} as a file`);
         }
@@ -616,7 +617,7 @@ class CwlRenderer {
     if (this.fileListParams.has(param.name)) {
       docs.push("A list of files in CWL (a foreach iterates over it): each item is staged and its path given to the steps.");
       if (Array.isArray(param.default) && param.default.length === 0) input.default = [];
-      else if (param.default !== undefined && param.default !== null) docs.push(`naaw's default: ${JSON.stringify(param.default)}.`);
+      else if (param.default !== undefined && param.default !== null) docs.push(`naaw's default: ${stringifyExactJson(param.default, 0)}.`);
     } else if (param.default !== undefined && param.default !== null) {
       input.default = param.default;
     }

@@ -1,6 +1,7 @@
 import { ValueType } from "../notebook/pythonAnalysis";
 import { WorkflowType } from "./spec";
 import { fits, isList, literalType } from "./types";
+import { stringifyExactJson } from "../notebook/exactJson";
 
 /**
  * What a param's values must be, in JSON Schema's vocabulary (`minimum: 0`, `enum: [a, b]`,
@@ -48,13 +49,13 @@ export function constraintsOf(raw: Record<string, unknown>): ParamConstraints | 
 
 /** Values as messages show them: JSON, cut short (a list given on the command line can be long). */
 export function shown(value: unknown): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value);
+  const text = typeof value === "string" ? value : value === undefined ? "undefined" : stringifyExactJson(value, 0);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /** Like `shown`, but a string in quotes: for values inside a message's sentence. */
 export function shownJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = value === undefined ? String(value) : stringifyExactJson(value, 0);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -33,6 +33,7 @@ export function literalType(value: unknown): WorkflowType {
   if (value === null || value === undefined) return "any";
   if (typeof value === "boolean") return "bool";
   if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
+  if (typeof value === "bigint") return "int"; // an integer beyond 2**53, kept exact (src/notebook/exactJson.ts)
   if (typeof value === "string") return "str";
   if (Array.isArray(value)) return "list";
   return "dict";

@@ -5,6 +5,7 @@ import { checkBuiltinRules } from "./paramRules";
 import { formatReference } from "./references";
 import { Binding, ForeachSpec, ParamDeclaration, Position, Reference, StepSpec, WorkflowSpec, WorkflowType } from "./spec";
 import { elementOf, fits, isList, listOf, literalType } from "./types";
+import { stringifyExactJson } from "../notebook/exactJson";
 
 /** A `with:` entry checked against the component: what it binds and the type that arrives. */
 export interface ResolvedBinding {
@@ -383,7 +384,7 @@ export class WorkflowValidator {
 function describe(binding: Binding): string {
   switch (binding.kind) {
     case "literal":
-      return `the value ${JSON.stringify(binding.value)}`;
+      return `the value ${stringifyExactJson(binding.value, 0)}`;
     default:
       return binding.text;
   }
