@@ -2,7 +2,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { compileWorkflow } from "../src/workflow/compile";
+import { committedPlans } from "../src/plan/planWorkflow";
 import { committedRenderings, renderWorkflow } from "../src/workflow/render";
+import { ensureDemoData } from "../scripts/demoData";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -25,6 +27,25 @@ describe("workflows/rendered: the committed renderings are the real ones", () =>
       }
     });
   }
+
+  describe("the committed plans: one per stack, as naaw plan --stack prints it", function () {
+    this.timeout(300_000);
+    before(function () {
+      // The dev stack is priced from the demo data's LAS headers (npm run demo:data makes them).
+      ensureDemoData();
+    });
+
+    it("every stack of lidar.yaml has a fresh plan under workflows/rendered/ (else run npm run render and review the cost diff)", function () {
+      const { graph } = compileWorkflow("workflows/lidar.yaml");
+      const plans = committedPlans("workflows/lidar.yaml", graph!);
+      assert.deepStrictEqual([...plans.keys()], ["lidar.plan.ahn3-openstack.txt", "lidar.plan.ahn3.txt", "lidar.plan.dev.txt"]);
+      for (const [file, text] of plans) {
+        const committed = path.join(REPO, "workflows", "rendered", file);
+        assert.ok(fs.existsSync(committed), `workflows/rendered/${file} is missing: run npm run render`);
+        assert.ok(fs.readFileSync(committed, "utf8") === text, `workflows/rendered/${file} is stale: run npm run render`);
+      }
+    });
+  });
 
   it("rendering is deterministic: the same workflow gives byte-identical output for every engine", () => {
     const first = compileWorkflow("workflows/lidar.yaml").graph!;

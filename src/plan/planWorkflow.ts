@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { WorkflowGraph } from "../workflow/validate";
 import { calibrationPath, readCalibration, staleComponents } from "./calibration";
 import { formatPlan } from "./format";
@@ -54,4 +56,23 @@ export function renderStackPlan(stack: string, graph: WorkflowGraph, workflow: s
     text: formatPlan(planned.plan, { workflow: planned.workflow, calibrationFile: planned.calibrationFile }),
     json: JSON.stringify(planJson(planned.plan), null, 2) + "\n",
   };
+}
+
+/**
+ * The committed plans of a workflow: one `<workflow>.plan.<stack>.txt` per stack under `stacksDir`
+ * whose `naaw:workflow` is this workflow, as `naaw plan --stack <stack>` prints it. `npm run render`
+ * writes them beside the renderings and a test checks they are fresh, so a change of a notebook, a
+ * workflow, a calibration or a price shows in review as a diff of the cost (Infracost's pull-request
+ * comment, for a Pulumi program).
+ */
+export function committedPlans(workflow: string, graph: WorkflowGraph, stacksDir = "stacks"): Map<string, string> {
+  const base = workflow.split("/").pop()!.replace(/\.ya?ml$/, "");
+  const plans = new Map<string, string>();
+  const stacks = fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort() : [];
+  for (const stack of stacks) {
+    const settings = readStackSettings(stack, stacksDir);
+    if (path.normalize(settings.workflow ?? "") !== path.normalize(workflow)) continue;
+    plans.set(`${base}.plan.${stack}.txt`, renderStackPlan(stack, graph, workflow, stacksDir).text);
+  }
+  return plans;
 }

@@ -8,11 +8,11 @@ $graph:
     inputs:
       cell_size:
         default: 10
-        doc: Raster cell size in metres
+        doc: Raster cell size in metres. Must be greater than 0 (naaw validate and naaw run check this; CWL does not).
         type: double
       crs:
         default: EPSG:28992
-        doc: CRS of the rasters when the LAS files do not say (AHN is RD New)
+        doc: CRS of the rasters when the LAS files do not say (AHN is RD New); EPSG:<code>, or empty for none. Must be a text matching ^(EPSG:[0-9]{1,5})?$ (naaw validate and naaw run check this; CWL does not).
         type: string
       height_classes:
         default:
@@ -20,9 +20,9 @@ $graph:
           - 3
           - 4
           - 5
-        doc: ASPRS classes that count for the height features
+        doc: ASPRS classes that count for the height features. Must be a list whose items are at least 0, at most 255 (naaw validate and naaw run check this; CWL does not).
         type:
-          items: Any
+          items: long
           type: array
       input:
         default: data/lidar
@@ -30,7 +30,7 @@ $graph:
         type: string
       norm_cell_size:
         default: 1
-        doc: Cell size of the height normalization, in metres
+        doc: Cell size of the height normalization, in metres; it divides tile_size. Must be greater than 0 (naaw validate and naaw run check this; CWL does not).
         type: double
       out:
         default: out
@@ -38,7 +38,7 @@ $graph:
         type: string
       tile_size:
         default: 500
-        doc: Tile edge in metres, a multiple of cell_size
+        doc: Tile edge in metres, a multiple of cell_size (split checks it, and that norm_cell_size divides it). Must be greater than 0 (naaw validate and naaw run check this; CWL does not).
         type: double
     label: lidar
     outputs:
@@ -65,6 +65,7 @@ $graph:
           cell_size: cell_size
           crs: crs
           input: input
+          norm_cell_size: norm_cell_size
           tile_size: tile_size
         out:
           - tiles
@@ -91,7 +92,7 @@ $graph:
         type: double
       height_classes:
         type:
-          items: Any
+          items: long
           type: array
       item:
         secondaryFiles:
@@ -264,6 +265,13 @@ $graph:
           prefix: --param
           valueFrom: input=$(self)
         type: string
+      norm_cell_size:
+        inputBinding:
+          prefix: --param
+          valueFrom: norm_cell_size=$(self)
+        type:
+          - 'null'
+          - double
       tile_size:
         inputBinding:
           prefix: --param
@@ -330,7 +338,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/export:76ea705b3aa93b04945bef5377268138afadd995e170befc232995db2ad051ef
+        dockerPull: naaw/export:0b43d083c313919450a25baa5a9dd70d274d441ec2a85f2ed85b7d255004271d
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -402,7 +410,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:f7920aa6dafa589c7445c8cb01d6fc91f2836e0e076d83403ead44d114f84fb3
+        dockerPull: naaw/features:a4ebe112de483a1585a66766224ed1104b651269cdf20c7700574ca428de5850
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -469,7 +477,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/filter:ae03e25162e4239f4f5b420168dca8fd8eaf186ed19773f33401f562d09e5e47
+        dockerPull: naaw/filter:1f841e248c8cad97713c9eb55dc3db1816911186e52e5ea15321c1be7c3d6244
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -556,7 +564,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/load:f39209a463c49bd369f8adfcf0c4f637e2d6f0ef50e7911bc7857b9359312222
+        dockerPull: naaw/load:6d983a1bae8e5c831c1a5887301be74aa0453e85b4aa609aaf788a886ef2a91f
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -617,7 +625,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/neighbors:c023ac912e244fb521c0cd97465e4cc210a84ca3bb2d4c8e54013383e5e97661
+        dockerPull: naaw/neighbors:b404fd1ad84e57702fb22b1a776ce32ca6260d593a3f1766c53f49af1c8b24f7
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -677,7 +685,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/normalize:a89b11b19a38da8e021ca8f4739f85d47564aa62d2c88635057d3898036ed87b
+        dockerPull: naaw/normalize:0228ef804a31576d5e32c6c5bcb4c9c6c6c5f5ea682dd1bf3ede71241c89efa2
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
