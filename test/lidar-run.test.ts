@@ -10,6 +10,7 @@ import { decodeFloat32GeoTiff } from "../src/lidar/geotiff";
 import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
 import { tempDir } from "./helpers/notebooks";
 import { lidarFile } from "./helpers/testData";
+import { servicesUnder } from "./helpers/runnerProject";
 
 const ROOT = path.resolve(__dirname, "..");
 const NAAW = path.join(ROOT, "bin", "naaw.js");
@@ -41,21 +42,6 @@ function assertSameRasters(a: string, b: string, why: string): void {
   const left = tiffBytes(a);
   const right = tiffBytes(b);
   for (const feature of FEATURES) assert.ok(left.get(feature)!.equals(right.get(feature)!), `${feature}.tif differs: ${why}`);
-}
-
-/** Service processes (`naaw_runtime serve`) whose data root is under `dir`. */
-function servicesUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const args = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (args.includes("naaw_runtime") && args.some((a) => a.startsWith(dir))) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
 }
 
 async function waitFor(condition: () => boolean, seconds: number, what: string): Promise<void> {
