@@ -33,7 +33,8 @@ describe("plan: the price catalog", () => {
       }
     }
     const c7i = prices.offers.find((o) => o.region === "eu-west-1" && o.instanceType === "c7i.4xlarge")!;
-    assert.deepEqual([c7i.vcpus, c7i.memoryGiB, c7i.price, c7i.spotPrice], [16, 32, 0.766, 0.34]);
+    // SkyPilot's catalog at the commit the file names: on demand, and the median zone's spot price.
+    assert.deepEqual([c7i.vcpus, c7i.memoryGiB, c7i.price, c7i.spotPrice, c7i.availabilityZone], [16, 32, 0.76608, 0.3481, "euw1-az1"]);
     const ireland = prices.regional.get("eu-west-1")!;
     assert.deepEqual(
       [ireland.controlPlaneStandardPerHour, ireland.controlPlaneExtendedPerHour, ireland.natGatewayPerHour, ireland.natGatewayPerGB, ireland.s3StoragePerGBMonth, ireland.s3PutPer1000, ireland.s3GetPer1000],

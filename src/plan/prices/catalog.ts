@@ -170,5 +170,5 @@ export function loadAwsPrices(dir: string = PRICES_DIR): AwsPrices {
   const a = provenanceOf(instances.comments, instancesFile);
   const b = provenanceOf(regional.comments, regionalFile);
   // The older of the two files dates the whole catalog.
-  return { offers: instances.offers, regional: regional.regional, provenance: { source: "AWS public price list (EC2, EKS, VPC, S3, data transfer) and EC2 spot price history; spot prices indicative", date: a.date < b.date ? a.date : b.date } };
+  return { offers: instances.offers, regional: regional.regional, provenance: { source: "EC2 from SkyPilot's AWS catalog (AWS price list, EC2 spot price history; spot a snapshot), EKS, VPC, S3, data transfer from AWS's price lists", date: a.date < b.date ? a.date : b.date } };
 }
