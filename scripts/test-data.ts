@@ -40,8 +40,8 @@ export interface DataSet {
 }
 
 export const DATA_SETS: readonly DataSet[] = [
-  { name: "lidar", dir: "lidar", facts: "lidar.manifest.json", env: "NAAW_TEST_DATA", example: "../shared/data/lidar" },
-  { name: "argo", dir: "argo", facts: "argo.sources.json", env: "NAAW_TEST_SCHEMAS", example: "../shared/schemas/argo" },
+  { name: "lidar", dir: "lidar", facts: "lidar.manifest.json", env: "NAAW_TEST_DATA", example: "/path/to/lidar-copy" },
+  { name: "argo", dir: "argo", facts: "argo.sources.json", env: "NAAW_TEST_SCHEMAS", example: "/path/to/argo-schema-copy" },
 ];
 
 export function dataSet(name: string): DataSet {
