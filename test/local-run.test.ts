@@ -204,6 +204,26 @@ describe("naaw run: the embedded runner", function () {
     });
   });
 
+  it("reads relative path params from the directory naaw run was started in, with the cache elsewhere", function () {
+    // GIVEN relative paths to the arrays (from the project directory) and a cache outside it
+    const cache = tempDir("naaw-run-cache-elsewhere-");
+    try {
+      const cli = path.resolve(__dirname, "..", "bin", "naaw.js");
+      const run = spawnSync(process.execPath, [cli, "run", "workflows/tiny.yaml", "--set", "files=[a0.npy, a1.npy]", "--cache-dir", cache.dir, "--workers", "1"], {
+        cwd: scratch.dir,
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      // THEN the services read scratch/a0.npy and a1.npy (sums 10 and 20, scaled by 2), not files under the cache
+      assert.equal(run.status, 0, run.stderr);
+      const found = spawnSync("find", [cache.dir, "-name", "total.json"], { encoding: "utf8" }).stdout.trim().split("\n");
+      const values = found.map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as number).sort((a, b) => a - b);
+      assert.deepEqual(values, [20, 40]);
+    } finally {
+      cache.cleanup();
+    }
+  });
+
   it("parses --set values by the param's type, with one-line errors", () => {
     const params = resolveParams(graph.params, ["files=[a.npy, b.npy]", "factor=3"], "tiny.yaml");
     assert.deepEqual(params, { files: ["a.npy", "b.npy"], factor: 3, fail_first: 0 });
