@@ -194,7 +194,7 @@ describe("npm run test-data", function () {
       assert.equal(result.status, 1);
       assert.match(
         result.stderr,
-        /^test-data: argo\/schema\.json: cannot download schema\.json from https:\/\/127\.0\.0\.1:\d+\/argoproj\/argo-workflows\/16a52d6\S+: HTTP 404 from \S+; where the network is closed, set NAAW_TEST_SCHEMAS to a directory that holds the files \(e\.g\. NAAW_TEST_SCHEMAS=\.\.\/shared\/schemas\/argo npm run test-data\)$/m,
+        /^test-data: argo\/schema\.json: cannot download schema\.json from https:\/\/127\.0\.0\.1:\d+\/argoproj\/argo-workflows\/16a52d6\S+: HTTP 404 from \S+; where the network is closed, set NAAW_TEST_SCHEMAS to a directory that holds the files \(e\.g\. NAAW_TEST_SCHEMAS=\/path\/to\/argo-schema-copy npm run test-data\)$/m,
       );
       assert.deepEqual(namesIn(path.join(dest, "argo")), [], "nothing left behind");
     });
