@@ -1,0 +1,186 @@
+import * as assert from "assert";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfigError } from "../src/cluster/existing";
+import { magnumLabels, openStackSettings, openStackSizing } from "../src/cluster/openstack";
+import type { Plan } from "../src/plan/plan";
+import { planWorkflow } from "../src/plan/planWorkflow";
+import { readStackSettings } from "../src/plan/settings";
+import { compileWorkflow } from "../src/workflow/compile";
+import { isSecret, RecordedResource, unwrapInput, valueOf } from "./helpers/pulumiMocks";
+
+const REPO = path.resolve(__dirname, "..");
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: [{name: m, cluster: {server: 'https://203.0.113.10:6443'}}]\ncontexts: [{name: m, context: {cluster: m, user: m}}]\nusers: [{name: m, user: {token: t}}]\ncurrent-context: m\n";
+
+/** The committed OpenStack stack's plan (AHN3 on the configured flavors), as `naaw plan --stack ahn3-openstack` makes it. */
+function ahn3OpenStackPlan(): Plan {
+  const workflow = path.join(REPO, "workflows", "lidar.yaml");
+  const { graph } = compileWorkflow(workflow);
+  return planWorkflow(workflow, graph!, readStackSettings("ahn3-openstack", path.join(REPO, "stacks"))).plan;
+}
+
+const GOOD: Record<string, string> = {
+  externalNetwork: "public",
+  apiAllowedCidrs: JSON.stringify(["192.0.2.0/24"]),
+  magnumImage: "fedora-coreos-38",
+  artifacts: JSON.stringify({ endpoint: "https://object.cloud.example.org" }),
+  registry: JSON.stringify({ server: "harbor.cloud.example.org/naaw" }),
+};
+
+/** Pulumi's mocks, recording every resource; only the external network lookup is answered. */
+function mockOpenStack(config: Record<string, string>): { recorded: RecordedResource[]; calls: string[] } {
+  const recorded: RecordedResource[] = [];
+  const calls: string[] = [];
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`naaw:${k}`, v])), []);
+  pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs) {
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
+        const state: Record<string, any> = { ...args.inputs };
+        if (args.type === "openstack:containerinfra/cluster:Cluster") state.kubeconfig = { rawConfig: KUBECONFIG, host: "https://203.0.113.10:6443", clientCertificate: "", clientKey: "", clusterCaCertificate: "" };
+        if (args.type === "openstack:identity/ec2CredentialV3:Ec2CredentialV3") Object.assign(state, { access: "ec2-access", secret: "ec2-secret" });
+        return { id: `${args.name}-id`, state };
+      },
+      call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        calls.push(args.token);
+        if (args.token === "openstack:networking/getNetwork:getNetwork" && args.inputs.name === "public") return { id: "ext-net-id", name: "public", external: true };
+        throw new Error(`unexpected provider call ${args.token} ${JSON.stringify(args.inputs)}`);
+      },
+    },
+    "naaw",
+    "test",
+    false,
+  );
+  return { recorded, calls };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 200));
+
+describe("OpenStack cluster config and sizing (no Pulumi)", function () {
+  this.timeout(120000);
+
+  it("takes the plan's flavor and node count, the autoscaler between one node and the plan's count", () => {
+    const plan = ahn3OpenStackPlan();
+    assert.ok(plan.chosen, plan.reason);
+    const sizing = openStackSizing(plan);
+    assert.strictEqual(sizing.flavor, plan.chosen!.candidate.machine.name);
+    assert.strictEqual(sizing.nodeCount, plan.chosen!.candidate.nodes);
+    assert.deepStrictEqual(magnumLabels(sizing, { apiAllowedCidrs: ["192.0.2.0/24", "198.51.100.0/24"] }), {
+      auto_scaling_enabled: "true",
+      min_node_count: "1",
+      max_node_count: String(plan.chosen!.candidate.nodes),
+      master_lb_allowed_cidrs: "192.0.2.0/24,198.51.100.0/24",
+    });
+  });
+
+  it("refuses a plan that is not for OpenStack or is infeasible", () => {
+    const plan = ahn3OpenStackPlan();
+    assert.throws(() => openStackSizing({ ...plan, request: { ...plan.request, cloud: "aws" } }), /the plan is for aws, not OpenStack: set naaw:cloud/);
+    assert.throws(() => openStackSizing({ ...plan, feasible: false, chosen: undefined, reason: "too slow" }), /the plan is infeasible \(too slow\)/);
+  });
+
+  it("defaults: one master, the OpenStack region, no DNS override", () => {
+    const s = openStackSettings(GOOD);
+    assert.strictEqual(s.masterCount, 1);
+    assert.strictEqual(s.artifacts.region, "RegionOne");
+    assert.deepStrictEqual(s.apiAllowedCidrs, ["192.0.2.0/24"]);
+  });
+
+  for (const [what, override, message] of [
+    ["a missing external network", { externalNetwork: undefined }, /^naaw:externalNetwork is missing/],
+    ["no API CIDRs", { apiAllowedCidrs: undefined }, /^naaw:apiAllowedCidrs is missing/],
+    ["an API CIDR that is not one", { apiAllowedCidrs: "192.0.2.0/33" }, /^naaw:apiAllowedCidrs has '192\.0\.2\.0\/33', which is not a CIDR/],
+    ["an even master count", { masterCount: "2" }, /^naaw:masterCount must be an odd whole number/],
+    ["an artifact endpoint that is not a URL", { artifacts: JSON.stringify({ endpoint: "object.cloud" }) }, /^naaw:artifacts\.endpoint must be an http\(s\) URL/],
+  ] as const) {
+    it(`refuses ${what}, naming the key`, () => {
+      const raw: Record<string, unknown> = { ...GOOD, ...override };
+      assert.throws(() => openStackSettings(raw), (e: Error) => e instanceof ClusterConfigError && message.test(e.message));
+    });
+  }
+});
+
+describe("OpenStackCluster (mocks)", function () {
+  this.timeout(120000);
+
+  it("GIVEN the ahn3-openstack plan WHEN built THEN Magnum gets the plan's flavor and nodes, the API is open only to the configured CIDRs, secrets stay secret", async () => {
+    const plan = ahn3OpenStackPlan();
+    const { recorded, calls } = mockOpenStack(GOOD);
+    const { OpenStackCluster } = await import("../components/OpenStackCluster");
+    const cluster = new OpenStackCluster("ahn3", { plan });
+    assert.strictEqual(await isSecret(cluster.kubeconfig), true);
+    assert.strictEqual(await valueOf(cluster.kubeconfig), KUBECONFIG);
+    assert.strictEqual(await valueOf(cluster.registryServer), "harbor.cloud.example.org/naaw");
+    assert.strictEqual(await valueOf(cluster.artifacts.endpoint), "https://object.cloud.example.org");
+    assert.strictEqual(await valueOf(cluster.artifacts.bucket), "naaw-ahn3-artifacts");
+    assert.strictEqual(cluster.artifacts.auth.kind, "secret");
+    if (cluster.artifacts.auth.kind === "secret") {
+      assert.strictEqual(await isSecret(cluster.artifacts.auth.accessKey), true);
+      assert.strictEqual(await isSecret(cluster.artifacts.auth.secretKey), true);
+      await valueOf(cluster.artifacts.auth.secretName);
+    }
+    await settle();
+    assert.deepStrictEqual([...new Set(calls)], ["openstack:networking/getNetwork:getNetwork"]);
+
+    const byType = (t: string) => recorded.filter((r) => r.type === t);
+    const one = (t: string) => {
+      const found = byType(t);
+      assert.strictEqual(found.length, 1, `${t}: ${found.length}`);
+      return found[0];
+    };
+    one("naaw:index:OpenStackCluster");
+    assert.strictEqual(one("openstack:networking/router:Router").inputs.externalNetworkId, "ext-net-id");
+    one("openstack:networking/network:Network");
+    one("openstack:networking/subnet:Subnet");
+    one("openstack:networking/routerInterface:RouterInterface");
+
+    const { machine, nodes } = plan.chosen!.candidate;
+    const magnum = one("openstack:containerinfra/cluster:Cluster");
+    assert.strictEqual(magnum.inputs.flavor, machine.name);
+    assert.strictEqual(magnum.inputs.nodeCount, nodes);
+    assert.strictEqual(magnum.inputs.masterCount, 1);
+    assert.deepStrictEqual(magnum.inputs.labels, { auto_scaling_enabled: "true", min_node_count: "1", max_node_count: String(nodes), master_lb_allowed_cidrs: "192.0.2.0/24" });
+    const template = one("openstack:containerinfra/clusterTemplate:ClusterTemplate");
+    assert.strictEqual(template.inputs.flavor, machine.name);
+    assert.strictEqual(template.inputs.coe, "kubernetes");
+    assert.strictEqual(template.inputs.externalNetworkId, "ext-net-id");
+
+    const rules = byType("openstack:networking/secGroupRule:SecGroupRule");
+    assert.deepStrictEqual(
+      rules.map((r) => [r.inputs.direction, r.inputs.protocol, r.inputs.portRangeMin, r.inputs.portRangeMax, r.inputs.remoteIpPrefix]),
+      [["ingress", "tcp", 6443, 6443, "192.0.2.0/24"]],
+    );
+    assert.ok(!rules.some((r) => r.inputs.remoteIpPrefix === "0.0.0.0/0" || r.inputs.remoteIpPrefix === "::/0"));
+
+    one("openstack:identity/ec2CredentialV3:Ec2CredentialV3");
+    assert.strictEqual(one("openstack:objectstorage/container:Container").inputs.name, "naaw-ahn3-artifacts");
+    const provider = one("pulumi:providers:kubernetes");
+    assert.strictEqual(unwrapInput(provider.inputs.kubeconfig).secret, true);
+    const secret = one("kubernetes:core/v1:Secret");
+    const data = unwrapInput(secret.inputs.stringData);
+    const access = data.secret ? { secret: true, value: data.value.accessKey } : unwrapInput(data.value.accessKey);
+    const key = data.secret ? { secret: true, value: data.value.secretKey } : unwrapInput(data.value.secretKey);
+    assert.deepStrictEqual([access, key], [{ secret: true, value: "ec2-access" }, { secret: true, value: "ec2-secret" }]);
+    for (const r of recorded) assert.ok(r.name.startsWith("ahn3-") || r.name === "ahn3", r.name);
+  });
+
+  it("opens 0.0.0.0/0 only when config says so", async () => {
+    const plan = ahn3OpenStackPlan();
+    const { recorded } = mockOpenStack({ ...GOOD, apiAllowedCidrs: "0.0.0.0/0" });
+    const { OpenStackCluster } = await import("../components/OpenStackCluster");
+    new OpenStackCluster("open", { plan });
+    await settle();
+    assert.deepStrictEqual(recorded.filter((r) => r.type === "openstack:networking/secGroupRule:SecGroupRule").map((r) => r.inputs.remoteIpPrefix), ["0.0.0.0/0"]);
+  });
+
+  it("GIVEN no external network THEN it fails naming naaw:externalNetwork before any resource is registered", async () => {
+    const plan = ahn3OpenStackPlan();
+    const { externalNetwork: _, ...rest } = GOOD;
+    const { recorded, calls } = mockOpenStack(rest);
+    const { OpenStackCluster } = await import("../components/OpenStackCluster");
+    assert.throws(() => new OpenStackCluster("bad", { plan }), (e: Error) => e.message.startsWith("naaw:externalNetwork is missing"));
+    await settle();
+    assert.deepStrictEqual(recorded, []);
+    assert.deepStrictEqual(calls, []);
+  });
+});
