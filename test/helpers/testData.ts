@@ -1,5 +1,5 @@
 // Where the tests find their real data files: test/data/, filled by `npm run test-data` (scripts/test-data.ts,
-// also run by `pretest`), never ../shared/. Every test that reads a LAS/LAZ file or Argo's schema goes
+// also run by `pretest`), never a directory beside the checkout. Every test that reads a LAS/LAZ file or Argo's schema goes
 // through here, so a missing file fails with what to run instead of ENOENT.
 import * as fs from "fs";
 import * as path from "path";
