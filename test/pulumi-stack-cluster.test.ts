@@ -1,0 +1,102 @@
+// The Pulumi program (index.ts) with `naaw:cluster` set, under mocks: the stack's plan sizes the
+// cluster through the same function as `naaw plan --stack`, and a plan over budget fails before any
+// resource exists.
+import * as assert from "assert";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { isSecret, RecordedResource, valueOf } from "./helpers/pulumiMocks";
+import { tempDir } from "./helpers/notebooks";
+
+const REPO = path.resolve(__dirname, "..");
+const PROGRAM = path.join(REPO, "index.ts");
+
+/** Runs index.ts afresh (another test may have imported it) with this config, recording every resource. */
+async function runProgram(config: Record<string, string>, recorded: RecordedResource[]): Promise<Record<string, any>> {
+  pulumi.runtime.setAllConfig(config, []);
+  pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs) {
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
+        const state: Record<string, any> = { ...args.inputs };
+        if (args.type === "aws:s3/bucket:Bucket") Object.assign(state, { bucket: args.name, arn: `arn:aws:s3:::${args.name}` });
+        if (args.type === "aws:eks/cluster:Cluster") Object.assign(state, { endpoint: "https://eks.example", certificateAuthority: { data: "Q0E=" }, arn: "arn:aws:eks:eu-west-1:123456789012:cluster/x" });
+        if (args.type === "aws:iam/role:Role") state.arn = `arn:aws:iam::123456789012:role/${args.name}`;
+        return { id: `${args.name}-id`, state };
+      },
+      call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        throw new Error(`unexpected provider call ${args.token}`);
+      },
+    },
+    "naaw",
+    "test",
+    false,
+  );
+  delete require.cache[require.resolve(PROGRAM)];
+  return import(PROGRAM);
+}
+
+/** Waits until no resource has been registered for a while (registration is asynchronous). */
+async function settled(recorded: RecordedResource[]): Promise<void> {
+  let last = -1;
+  let stable = 0;
+  while (stable < 5) {
+    await new Promise((r) => setTimeout(r, 40));
+    if (recorded.length === last) stable++;
+    else (stable = 0), (last = recorded.length);
+  }
+}
+
+describe("Pulumi program: the stack's cluster, sized by its plan (mocks)", function () {
+  this.timeout(120000);
+  let work: ReturnType<typeof tempDir>;
+  const base = (): Record<string, string> => ({
+    "naaw:notebooks": JSON.stringify([path.join(REPO, "notebooks", "lidar.ipynb")]),
+    "naaw:buildDir": path.join(work.dir, "build"),
+    "naaw:workflow": "workflows/lidar.yaml",
+    "naaw:cluster": "aws",
+    "naaw:cloud": "aws",
+    "naaw:region": "eu-west-1",
+    "naaw:spot": "true",
+    "naaw:inputLocation": "s3",
+    "naaw:dataVolume": "2TB",
+    "naaw:budget": "500",
+    "naaw:deadlineHours": "24",
+  });
+
+  before(() => (work = tempDir("naaw-pulumi-cluster-")));
+  after(() => work.cleanup());
+
+  it("GIVEN naaw:cluster aws WHEN the program runs THEN the NodePool is the plan's and the kubeconfig a secret output", async () => {
+    const recorded: RecordedResource[] = [];
+    const program = await runProgram(base(), recorded);
+    const plan = program.plan as { instanceType: string; nodes: number; spot: boolean; totalCost: number };
+    assert.ok(plan && plan.totalCost <= 500, JSON.stringify(plan));
+    assert.strictEqual(await isSecret(program.kubeconfig), true);
+    await valueOf(program.kubeconfig as pulumi.Output<string>);
+    await settled(recorded);
+    const pools = recorded.filter((r) => r.type === "kubernetes:karpenter.sh/v1:NodePool");
+    assert.strictEqual(pools.length, 1);
+    const requirements = pools[0].inputs.spec.template.spec.requirements as { key: string; values: string[] }[];
+    assert.deepStrictEqual(requirements.find((r) => r.key === "node.kubernetes.io/instance-type")?.values, [plan.instanceType]);
+    assert.deepStrictEqual(requirements.find((r) => r.key === "karpenter.sh/capacity-type")?.values, [plan.spot ? "spot" : "on-demand"]);
+    const { loadAwsPrices } = await import("../src/plan/prices/catalog");
+    const vcpus = loadAwsPrices().offers.find((o) => o.instanceType === plan.instanceType && o.region === "eu-west-1")!.vcpus;
+    assert.strictEqual(pools[0].inputs.spec.limits.cpu, String(vcpus * plan.nodes));
+    assert.ok(recorded.some((r) => r.type === "docker:index/image:Image"), "the images are built as before");
+  });
+
+  it("GIVEN a budget no plan fits WHEN the program runs THEN it fails with the minimum budget before any resource exists", async () => {
+    const recorded: RecordedResource[] = [];
+    await assert.rejects(runProgram({ ...base(), "naaw:dataVolume": "700e9points", "naaw:budget": "1" }, recorded), (error: Error) => {
+      assert.match(error.message, /^naaw: no plan within 1\.00 USD .*\(--budget [\d.]+\)$/);
+      return true;
+    });
+    assert.deepStrictEqual(recorded, [], "nothing registered");
+  });
+
+  it("GIVEN an unknown naaw:cluster WHEN the program runs THEN the error names the key and the kinds", async () => {
+    const recorded: RecordedResource[] = [];
+    await assert.rejects(runProgram({ ...base(), "naaw:cluster": "gcp" }, recorded), /naaw:cluster must be one of aws, openstack, existing/);
+    assert.deepStrictEqual(recorded, []);
+  });
+});
