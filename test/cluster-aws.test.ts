@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { isSecret, RecordedResource, unwrapInput, valueOf } from "./helpers/pulumiMocks";
+import { awsMockState, installRecordingMocks, isSecret, RecordedResource, settled, unwrapInput, valueOf } from "./helpers/pulumiMocks";
 import type { Plan } from "../src/plan/plan";
 import { planWorkflow } from "../src/plan/planWorkflow";
 import { compileWorkflow } from "../src/workflow/compile";
@@ -12,39 +12,6 @@ const WORKFLOW = path.resolve(__dirname, "..", "workflows", "lidar.yaml");
 function lidarPlan(): Plan {
   const { graph } = compileWorkflow(WORKFLOW);
   return planWorkflow(WORKFLOW, graph!, { cloud: "aws", region: "eu-west-1", spot: true, data: "2TB", inputLocation: "s3" } as any).plan;
-}
-
-/** Records every resource; answers no provider call (the component makes none). */
-function installMocks(recorded: RecordedResource[]): void {
-  pulumi.runtime.setMocks(
-    {
-      newResource(args: pulumi.runtime.MockResourceArgs) {
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
-        const state: Record<string, any> = { ...args.inputs };
-        if (args.type === "aws:s3/bucket:Bucket") Object.assign(state, { bucket: args.name, arn: `arn:aws:s3:::${args.name}` });
-        if (args.type === "aws:eks/cluster:Cluster") Object.assign(state, { endpoint: "https://eks.example", certificateAuthority: { data: "Q0E=" }, arn: "arn:aws:eks:eu-west-1:123456789012:cluster/x" });
-        if (args.type === "aws:iam/role:Role") state.arn = `arn:aws:iam::123456789012:role/${args.name}`;
-        return { id: `${args.name}-id`, state };
-      },
-      call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
-        throw new Error(`unexpected provider call ${args.token}`);
-      },
-    },
-    "naaw",
-    "test",
-    false,
-  );
-}
-
-/** Waits until no resource has been registered for a while. */
-async function settled(recorded: RecordedResource[]): Promise<void> {
-  let last = -1;
-  let stable = 0;
-  while (stable < 5) {
-    await new Promise((r) => setTimeout(r, 40));
-    if (recorded.length === last) stable++;
-    else (stable = 0), (last = recorded.length);
-  }
 }
 
 const policyOf = (r: RecordedResource) => JSON.parse(unwrapInput(r.inputs.policy).value);
@@ -102,7 +69,7 @@ describe("AwsCluster: resources (mocks)", function () {
   const byType = (t: string) => recorded.filter((r) => r.type === t);
 
   before(async () => {
-    installMocks(recorded);
+    installRecordingMocks(recorded, awsMockState);
     pulumi.runtime.setAllConfig({
       "naaw:publicAccessCidrs": JSON.stringify(["203.0.113.0/24"]),
       "naaw:adminRoleArn": "arn:aws:iam::123456789012:role/admin",

@@ -7,7 +7,7 @@ import type { Plan } from "../src/plan/plan";
 import { planWorkflow } from "../src/plan/planWorkflow";
 import { readStackSettings } from "../src/plan/settings";
 import { compileWorkflow } from "../src/workflow/compile";
-import { isSecret, RecordedResource, unwrapInput, valueOf } from "./helpers/pulumiMocks";
+import { installRecordingMocks, isSecret, RecordedResource, settled, unwrapInput, valueOf } from "./helpers/pulumiMocks";
 
 const REPO = path.resolve(__dirname, "..");
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: [{name: m, cluster: {server: 'https://203.0.113.10:6443'}}]\ncontexts: [{name: m, context: {cluster: m, user: m}}]\nusers: [{name: m, user: {token: t}}]\ncurrent-context: m\n";
@@ -32,29 +32,22 @@ function mockOpenStack(config: Record<string, string>): { recorded: RecordedReso
   const recorded: RecordedResource[] = [];
   const calls: string[] = [];
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`naaw:${k}`, v])), []);
-  pulumi.runtime.setMocks(
-    {
-      newResource(args: pulumi.runtime.MockResourceArgs) {
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
-        const state: Record<string, any> = { ...args.inputs };
-        if (args.type === "openstack:containerinfra/cluster:Cluster") state.kubeconfig = { rawConfig: KUBECONFIG, host: "https://203.0.113.10:6443", clientCertificate: "", clientKey: "", clusterCaCertificate: "" };
-        if (args.type === "openstack:identity/ec2CredentialV3:Ec2CredentialV3") Object.assign(state, { access: "ec2-access", secret: "ec2-secret" });
-        return { id: `${args.name}-id`, state };
-      },
-      call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
-        calls.push(args.token);
-        if (args.token === "openstack:networking/getNetwork:getNetwork" && args.inputs.name === "public") return { id: "ext-net-id", name: "public", external: true };
-        throw new Error(`unexpected provider call ${args.token} ${JSON.stringify(args.inputs)}`);
-      },
+  installRecordingMocks(
+    recorded,
+    (args) => {
+      const state: Record<string, any> = { ...args.inputs };
+      if (args.type === "openstack:containerinfra/cluster:Cluster") state.kubeconfig = { rawConfig: KUBECONFIG, host: "https://203.0.113.10:6443", clientCertificate: "", clientKey: "", clusterCaCertificate: "" };
+      if (args.type === "openstack:identity/ec2CredentialV3:Ec2CredentialV3") Object.assign(state, { access: "ec2-access", secret: "ec2-secret" });
+      return state;
     },
-    "naaw",
-    "test",
-    false,
+    (args) => {
+      calls.push(args.token);
+      return args.token === "openstack:networking/getNetwork:getNetwork" && args.inputs.name === "public" ? { id: "ext-net-id", name: "public", external: true } : undefined;
+    },
   );
   return { recorded, calls };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 200));
 
 describe("OpenStack cluster config and sizing (no Pulumi)", function () {
   this.timeout(120000);
@@ -119,7 +112,7 @@ describe("OpenStackCluster (mocks)", function () {
       assert.strictEqual(await isSecret(cluster.artifacts.auth.secretKey), true);
       await valueOf(cluster.artifacts.auth.secretName);
     }
-    await settle();
+    await settled(recorded);
     assert.deepStrictEqual([...new Set(calls)], ["openstack:networking/getNetwork:getNetwork"]);
 
     const byType = (t: string) => recorded.filter((r) => r.type === t);
@@ -169,7 +162,7 @@ describe("OpenStackCluster (mocks)", function () {
     const { recorded } = mockOpenStack({ ...GOOD, apiAllowedCidrs: "0.0.0.0/0" });
     const { OpenStackCluster } = await import("../components/OpenStackCluster");
     new OpenStackCluster("open", { plan });
-    await settle();
+    await settled(recorded);
     assert.deepStrictEqual(recorded.filter((r) => r.type === "openstack:networking/secGroupRule:SecGroupRule").map((r) => r.inputs.remoteIpPrefix), ["0.0.0.0/0"]);
   });
 
@@ -179,7 +172,7 @@ describe("OpenStackCluster (mocks)", function () {
     const { recorded, calls } = mockOpenStack(rest);
     const { OpenStackCluster } = await import("../components/OpenStackCluster");
     assert.throws(() => new OpenStackCluster("bad", { plan }), (e: Error) => e.message.startsWith("naaw:externalNetwork is missing"));
-    await settle();
+    await settled(recorded);
     assert.deepStrictEqual(recorded, []);
     assert.deepStrictEqual(calls, []);
   });

@@ -3,11 +3,12 @@
 // other machines can reach. Every service here is the real `python3 -m naaw_runtime serve` (or
 // `naaw serve`) on 127.0.0.1, driven over HTTP and stopped after; nothing is ever sent off 127.0.0.1.
 import { strict as assert } from "assert";
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
 import { tempDir, writeNotebook } from "./helpers/notebooks";
+import { Service, startService, stopService } from "./helpers/runtimeService";
 
 const ROOT = path.resolve(__dirname, "..");
 const NAAW = path.join(ROOT, "bin", "naaw.js");
@@ -17,52 +18,6 @@ const ENV = pythonEnv();
 
 /** Parsed JSON as the tests inspect it. */
 type Json = any;
-
-interface Service {
-  readonly process: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | null>;
-  stderr(): string;
-}
-
-/** `naaw_runtime serve --port 0` of a component directory, from working directory `cwd`, once it listens. */
-function startService(component: string, dataRoot: string, cwd: string, extra: readonly string[] = []): Promise<Service> {
-  const child = spawn(PYTHON, ["-m", "naaw_runtime", "serve", "--component", component, "--host", "127.0.0.1", "--port", "0", "--data-root", dataRoot, ...extra], {
-    cwd,
-    env: ENV,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`naaw_runtime serve did not start within 15 s; stderr: ${stderr}`));
-    }, 15_000);
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /^naaw_runtime: serving \S+ on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ process: child, url: match[1], exited, stderr: () => stderr });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`naaw_runtime serve exited with ${code} before listening; stderr: ${stderr}`));
-    });
-  });
-}
-
-async function stopService(service: Service | undefined): Promise<void> {
-  if (!service || service.process.exitCode !== null || service.process.signalCode !== null) return;
-  service.process.kill("SIGTERM");
-  const killer = setTimeout(() => service.process.kill("SIGKILL"), 5_000);
-  await service.exited;
-  clearTimeout(killer);
-}
 
 async function postRun(service: Service, body: unknown): Promise<{ status: number; body: Json }> {
   const response = await fetch(`${service.url}/run`, {
@@ -125,7 +80,7 @@ describe("the REST service, hardened", function () {
     assert.notEqual(rootPoints, outsidePoints);
     fs.symlinkSync(path.join(outside, "tile.npy"), path.join(root, "link.npy"));
     const loadDir = build("load", path.join(scratch.dir, "contexts"));
-    load = await startService(loadDir, root, outside);
+    load = await startService(loadDir, root, { cwd: outside });
   });
 
   after(async function () {
@@ -167,7 +122,7 @@ describe("the REST service, hardened", function () {
       // A decoy where the cells would look if they kept the working directory they were started in.
       fs.copyFileSync(path.join(outside, "tile.npy"), path.join(sub, "tile.npy"));
       fs.copyFileSync(path.join(outside, "tile.json"), path.join(sub, "tile.json"));
-      const fromSub = await startService(path.join(scratch.dir, "contexts", "load"), root, sub);
+      const fromSub = await startService(path.join(scratch.dir, "contexts", "load"), root, { cwd: sub });
       try {
         const count = async (tile: string, outputs: string): Promise<number> => {
           const { status, body } = await postRun(fromSub, { params: { tile }, outputs });
@@ -190,7 +145,7 @@ describe("the REST service, hardened", function () {
       fs.mkdirSync(work, { recursive: true });
       fs.copyFileSync(path.join(outside, "tile.npy"), path.join(work, "tile.npy"));
       fs.copyFileSync(path.join(outside, "tile.json"), path.join(work, "tile.json"));
-      const fromWork = await startService(path.join(scratch.dir, "contexts", "load"), root, outside, ["--workdir", work]);
+      const fromWork = await startService(path.join(scratch.dir, "contexts", "load"), root, { cwd: outside, extra: ["--workdir", work] });
       try {
         const { status, body } = await postRun(fromWork, { params: { tile: "tile.npy" }, outputs: "out/work" });
         assert.equal(status, 200, JSON.stringify(body));
@@ -215,7 +170,7 @@ describe("the REST service, hardened", function () {
         { tags: ["component:echo"], source: "echoed: list = [label, names, options]\n" },
         { tags: ["skip"], source: "print(echoed)\n" },
       ]);
-      const echo = await startService(build("echo", path.join(scratch.dir, "echo-contexts"), nb), root, outside);
+      const echo = await startService(build("echo", path.join(scratch.dir, "echo-contexts"), nb), root, { cwd: outside });
       try {
         const fine = { label: "m/s", names: ["tiles/a.npy", "EPSG:28992", "s3://bucket/key", ""], options: { unit: "../root/x" } };
         const ok = await postRun(echo, { params: fine, outputs: "out/echo" });

@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { isSecret, RecordedResource, valueOf } from "./helpers/pulumiMocks";
+import { awsMockState, installRecordingMocks, isSecret, RecordedResource, settled, valueOf } from "./helpers/pulumiMocks";
 import { tempDir } from "./helpers/notebooks";
 
 const REPO = path.resolve(__dirname, "..");
@@ -13,37 +13,9 @@ const PROGRAM = path.join(REPO, "index.ts");
 /** Runs index.ts afresh (another test may have imported it) with this config, recording every resource. */
 async function runProgram(config: Record<string, string>, recorded: RecordedResource[]): Promise<Record<string, any>> {
   pulumi.runtime.setAllConfig(config, []);
-  pulumi.runtime.setMocks(
-    {
-      newResource(args: pulumi.runtime.MockResourceArgs) {
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
-        const state: Record<string, any> = { ...args.inputs };
-        if (args.type === "aws:s3/bucket:Bucket") Object.assign(state, { bucket: args.name, arn: `arn:aws:s3:::${args.name}` });
-        if (args.type === "aws:eks/cluster:Cluster") Object.assign(state, { endpoint: "https://eks.example", certificateAuthority: { data: "Q0E=" }, arn: "arn:aws:eks:eu-west-1:123456789012:cluster/x" });
-        if (args.type === "aws:iam/role:Role") state.arn = `arn:aws:iam::123456789012:role/${args.name}`;
-        return { id: `${args.name}-id`, state };
-      },
-      call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
-        throw new Error(`unexpected provider call ${args.token}`);
-      },
-    },
-    "naaw",
-    "test",
-    false,
-  );
+  installRecordingMocks(recorded, awsMockState);
   delete require.cache[require.resolve(PROGRAM)];
   return import(PROGRAM);
-}
-
-/** Waits until no resource has been registered for a while (registration is asynchronous). */
-async function settled(recorded: RecordedResource[]): Promise<void> {
-  let last = -1;
-  let stable = 0;
-  while (stable < 5) {
-    await new Promise((r) => setTimeout(r, 40));
-    if (recorded.length === last) stable++;
-    else (stable = 0), (last = recorded.length);
-  }
 }
 
 describe("Pulumi program: the stack's cluster, sized by its plan (mocks)", function () {

@@ -1,9 +1,10 @@
 import { strict as assert } from "assert";
-import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from "child_process";
+import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
+import { Service, startService, stopService } from "./helpers/runtimeService";
 
 // The component runtime (runtime/python/naaw_runtime) driven the way images and the local runner drive it:
 // `python3 -m naaw_runtime serve` over HTTP and `python3 -m naaw_runtime run` as a batch step.
@@ -44,56 +45,6 @@ function readJson(file: string): Json {
 
 function makeTempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-interface Service {
-  readonly process: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | null>;
-  stderr(): string;
-}
-
-/** Starts `serve --port 0` and resolves once its "serving ... on URL" line names the real port. */
-function startService(component: string, dataRoot: string): Promise<Service> {
-  const child = spawn(
-    PYTHON,
-    ["-m", "naaw_runtime", "serve", "--component", component, "--port", "0", "--data-root", dataRoot],
-    { env: ENV, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stdout = "";
-  let stderr = "";
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`naaw_runtime serve did not start within 10 s; stderr: ${stderr}`));
-    }, 10_000);
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /^naaw_runtime: serving (\S+) on (http:\/\/127\.0\.0\.1:(\d+))$/m.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        assert.notEqual(Number(match[3]), 0);
-        resolve({ process: child, url: match[2], exited, stderr: () => stderr });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`naaw_runtime serve exited with ${code} before listening; stderr: ${stderr}`));
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within 5 s; resolves to the exit code. */
-async function stopService(service: Service | undefined): Promise<number | null> {
-  if (!service) return null;
-  if (service.process.exitCode !== null || service.process.signalCode !== null) return service.process.exitCode;
-  service.process.kill("SIGTERM");
-  const killer = setTimeout(() => service.process.kill("SIGKILL"), 5_000);
-  const code = await service.exited;
-  clearTimeout(killer);
-  return code;
 }
 
 async function request(url: string, init?: RequestInit): Promise<{ status: number; body: Json }> {

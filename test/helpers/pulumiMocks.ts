@@ -8,28 +8,61 @@ export interface RecordedResource {
   readonly custom: boolean;
 }
 
+/** The state a mocked resource reports back: its inputs, plus what a provider would compute. */
+export type MockState = (args: pulumi.runtime.MockResourceArgs) => Record<string, any>;
+
+/** What AWS would compute for the resources whose outputs the AWS cluster reads (names and ARNs, the endpoint). */
+export const awsMockState: MockState = (args) => {
+  const state: Record<string, any> = { ...args.inputs };
+  if (args.type === "aws:s3/bucket:Bucket") Object.assign(state, { bucket: args.name, arn: `arn:aws:s3:::${args.name}` });
+  if (args.type === "aws:eks/cluster:Cluster") Object.assign(state, { endpoint: "https://eks.example", certificateAuthority: { data: "Q0E=" }, arn: "arn:aws:eks:eu-west-1:123456789012:cluster/x" });
+  if (args.type === "aws:iam/role:Role") state.arn = `arn:aws:iam::123456789012:role/${args.name}`;
+  return state;
+};
+
+/** The answer to a provider function call the test expects, or undefined for one it does not. */
+export type MockCall = (args: pulumi.runtime.MockCallArgs) => Record<string, any> | undefined;
+
 /**
- * Installs Pulumi's mocks, recording every resource; any provider function call fails the test,
- * since the program is not expected to make one.
+ * Installs Pulumi's mocks, recording every resource into `recorded`; a provider function call that
+ * `answer` does not answer fails the test (by default every call does: the program makes none).
  */
-export function recordResources(config: Record<string, string> = {}, secretKeys: string[] = []): RecordedResource[] {
-  const recorded: RecordedResource[] = [];
-  pulumi.runtime.setAllConfig(config, secretKeys);
+export function installRecordingMocks(recorded: RecordedResource[], state: MockState = (args) => args.inputs, answer: MockCall = () => undefined): void {
   pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
         recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
-        return { id: `${args.name}-id`, state: args.inputs };
+        return { id: `${args.name}-id`, state: state(args) };
       },
       call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
-        throw new Error(`unexpected provider call ${args.token}`);
+        const answered = answer(args);
+        if (answered === undefined) throw new Error(`unexpected provider call ${args.token} ${JSON.stringify(args.inputs)}`);
+        return answered;
       },
     },
     "naaw",
     "test",
     false,
   );
+}
+
+/** Sets the stack's config and installs the recording mocks; returns what they record. */
+export function recordResources(config: Record<string, string> = {}, secretKeys: string[] = [], state?: MockState): RecordedResource[] {
+  const recorded: RecordedResource[] = [];
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  installRecordingMocks(recorded, state);
   return recorded;
+}
+
+/** Waits until no resource has been registered for a while (registration is asynchronous). */
+export async function settled(recorded: readonly RecordedResource[]): Promise<void> {
+  let last = -1;
+  let stable = 0;
+  while (stable < 5) {
+    await new Promise((r) => setTimeout(r, 40));
+    if (recorded.length === last) stable++;
+    else (stable = 0), (last = recorded.length);
+  }
 }
 
 /** The value of an output, once the mocks resolve it. */
