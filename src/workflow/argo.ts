@@ -61,6 +61,11 @@ export interface ArgoOptions {
    * @default `${registry}/naaw-builtins:<naaw version>`
    */
   readonly builtinsImage?: string;
+  /**
+   * Component name → image reference, overriding `<registry>/<component>:<hash>` (the Pulumi program
+   * passes the references of the images it built, so the manifest names exactly those).
+   */
+  readonly images?: Readonly<Record<string, string>>;
   /** The service account the workflow's pods run as (the namespace's default when unset). */
   readonly serviceAccountName?: string;
   /** A non-default artifact repository (a config map key); unset: the cluster's default repository. */
@@ -222,6 +227,7 @@ class ArgoRenderer {
     private readonly graph: WorkflowGraph,
     private readonly registry: string,
     private readonly builtinsImage: string,
+    private readonly images: Readonly<Record<string, string>> = {},
   ) {
     this.steps = new Map(graph.steps.map((s) => [s.id, s]));
     this.groups = new Map(graph.foreach.map((g) => [g.id, g]));
@@ -378,7 +384,7 @@ class ArgoRenderer {
       ? { image: this.builtinsImage, command: ["naaw", "builtin", c.name], args: [...io, ...paramArgs], ...this.containerCommon(first) }
       : {
           // The catalog's content hash: the image holds exactly this component's build context.
-          image: `${this.registry}/${c.name}:${c.entry!.hash}`,
+          image: this.images[c.name] ?? `${this.registry}/${c.name}:${c.entry!.hash}`,
           command: ["python3", "-m", "naaw_runtime"],
           args: ["run", "--component", COMPONENT_DIR, ...io, ...paramArgs],
           ...this.containerCommon(first),
@@ -665,7 +671,7 @@ class ArgoRenderer {
 export function renderArgo(graph: WorkflowGraph, options: ArgoOptions = {}): ArgoRendering {
   const registry = (options.registry ?? "naaw").replace(/\/+$/, "");
   const builtinsImage = options.builtinsImage ?? `${registry}/naaw-builtins:${NAAW_VERSION}`;
-  return new ArgoRenderer(graph, registry, builtinsImage).render(options);
+  return new ArgoRenderer(graph, registry, builtinsImage, options.images).render(options);
 }
 
 /** The rendering as reviewable YAML (sorted keys, stable bytes) under a "generated" header. */
