@@ -3,14 +3,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CACHE_DIR } from "../local/cache";
-import { scratchPrefix, sweepLeftovers } from "../local/leftovers";
 import { resolveRunParams, RunParams, RunParamsError } from "../local/params";
 import { formatCount, formatSeconds, RunProgress } from "../local/progress";
-import { writeReport } from "../local/report";
-import { LocalRunner, RunResult, StepFailure } from "../local/runner";
-import { stopOnSignals } from "../local/signals";
-import { filesOf } from "../local/values";
-import { WorkflowGraph } from "../workflow/validate";
+import { RunResult, StepFailure } from "../local/runner";
+import { runWorkflow, WorkflowRun } from "../local/runWorkflow";
+import { SignalStop, stopOnSignals } from "../local/signals";
 import { runAction, UsageError } from "./output";
 import { compileOrReport } from "./validate";
 
@@ -27,18 +24,6 @@ function parseWorkers(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError("expected a whole number of workers from 1 to 256");
   return n;
-}
-
-/** The GeoTIFFs the run's merge steps wrote, by feature name. */
-function rastersOf(graph: WorkflowGraph, result: RunResult): { feature: string; path: string }[] {
-  return graph.steps
-    .filter((s) => s.component.uses === "builtin/merge")
-    .flatMap((s) => {
-      const files = result.outputs.get(s.id)?.files;
-      if (!files) return [];
-      const paths = files.kind === "value" && Array.isArray(files.value) ? (files.value as string[]) : filesOf(files);
-      return paths.map((p) => ({ feature: path.basename(p).replace(/\.tiff?$/i, ""), path: p }));
-    });
 }
 
 function summary(workflow: string, result: RunResult, workers: number, rasters: readonly { path: string }[], report: string): string {
@@ -82,31 +67,36 @@ export function runCommand(): Command {
           return;
         }
         const { params, outDir } = checked;
-        // --no-cache: a private cache for this run only, beside the real one (same file system: results move by rename).
-        const scratchParent = path.dirname(path.resolve(options.cacheDir));
-        // What killed runs left here (their pid is gone): staging, --no-cache scratch, half-written outputs.
-        sweepLeftovers({ cacheRoot: path.resolve(options.cacheDir), scratchParent, outDir });
-        if (!options.cache) fs.mkdirSync(scratchParent, { recursive: true });
-        const cacheDir = options.cache ? options.cacheDir : fs.mkdtempSync(scratchPrefix(scratchParent));
         const progress = new RunProgress();
-        const runner = new LocalRunner(graph, { workers: options.workers, cacheDir, useCache: options.cache, params, workflow, events: progress });
-        const stops = stopOnSignals(
-          () => {
-            progress.stopBar();
-            runner.abort();
-          },
-          (signal) => {
-            if (!options.cache) fs.rmSync(cacheDir, { recursive: true, force: true });
-            process.stderr.write(`naaw: stopped by ${signal}; finished steps are kept in ${options.cache ? cacheDir : "nothing (--no-cache)"}: run again to resume\n`);
-          },
-        );
-        let result: RunResult;
+        let stops: SignalStop | undefined;
+        let run: WorkflowRun;
         try {
-          result = await runner.run();
-          if (stops.signal) stops.exit();
+          run = await runWorkflow({
+            graph,
+            workflow,
+            params,
+            outDir,
+            workers: options.workers,
+            cacheDir: options.cacheDir,
+            useCache: options.cache,
+            events: progress,
+            onStart: (runner, cacheDir) => {
+              stops = stopOnSignals(
+                () => {
+                  progress.stopBar();
+                  runner.abort();
+                },
+                (signal) => {
+                  if (!options.cache) fs.rmSync(cacheDir, { recursive: true, force: true });
+                  process.stderr.write(`naaw: stopped by ${signal}; finished steps are kept in ${options.cache ? cacheDir : "nothing (--no-cache)"}: run again to resume\n`);
+                },
+              );
+            },
+          });
+          if (stops?.signal) stops.exit();
         } catch (error) {
           progress.stopBar();
-          if (stops.signal) stops.exit();
+          if (stops?.signal) stops.exit();
           if (error instanceof StepFailure) {
             const kept = options.cache && !error.badInput ? "; finished steps are kept in the cache: run again to resume" : "";
             throw new UsageError(`${error.message}${kept}`, error.badInput ? 2 : 1);
@@ -114,28 +104,9 @@ export function runCommand(): Command {
           throw error;
         } finally {
           progress.stopBar();
-          stops.dispose();
-          if (!options.cache) fs.rmSync(cacheDir, { recursive: true, force: true });
+          stops?.dispose();
         }
-        const rasters = rastersOf(graph, result);
-        fs.mkdirSync(outDir, { recursive: true });
-        const report = path.join(outDir, "report.html");
-        await writeReport(report, {
-          workflow: graph.spec.name,
-          graph,
-          rasters,
-          steps: result.timings,
-          summary: {
-            // The points this run computed: a rate over points that came from the cache would mean nothing.
-            points: result.pointsComputed,
-            tiles: result.items,
-            seconds: result.seconds,
-            workers: options.workers,
-            cachedSteps: result.timings.filter((t) => t.cached).length,
-            ranSteps: result.timings.filter((t) => !t.cached).length,
-            params,
-          },
-        });
+        const { result, rasters, report } = run;
         process.stdout.write(summary(workflow, result, options.workers, rasters, report));
       }),
     );
