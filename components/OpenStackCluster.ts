@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { apiIngressRules, artifactContainerName, magnumLabels, openStackSettings, openStackSizing } from "../src/cluster/openstack";
+import { artifactContainerName, flavorsToCheck, magnumLabels, missingFlavorMessage, openStackSettings, openStackSizing } from "../src/cluster/openstack";
 import type { Plan } from "../src/plan/plan";
 import type { ArtifactStore, Cluster, WorkflowScheduling } from "./Cluster";
 import { stackConfig } from "./stackConfig";
@@ -25,6 +25,11 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
   public readonly plan: Plan;
   public readonly nodeFlavor: string;
   public readonly nodeCount: number;
+  /**
+   * Resolves once Nova has every flavor the cluster asks for; rejects with a message naming the
+   * config key and the flavor. The template and cluster wait for it, so no node boots on a typo.
+   */
+  public readonly flavorsChecked: Promise<void>;
 
   constructor(name: string, args: OpenStackClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component itself is registered: bad config leaves no resource behind.
@@ -46,15 +51,21 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
     const router = new openstack.networking.Router(`${name}-router`, { externalNetworkId: external.id, adminStateUp: true }, parent);
     const routerInterface = new openstack.networking.RouterInterface(`${name}-router-interface`, { routerId: router.id, subnetId: subnet.id }, parent);
 
-    // Ingress only to the API port, only from the configured CIDRs (a group opens nothing by default).
-    const api = new openstack.networking.SecGroup(`${name}-api`, { description: `Kubernetes API (${settings.apiAllowedCidrs.join(", ")})` }, parent);
-    apiIngressRules(settings.apiAllowedCidrs).forEach((rule, i) => {
-      new openstack.networking.SecGroupRule(
-        `${name}-api-${i}`,
-        { securityGroupId: api.id, direction: "ingress", ethertype: rule.ethertype, protocol: "tcp", portRangeMin: rule.port, portRangeMax: rule.port, remoteIpPrefix: rule.cidr },
-        parent,
-      );
-    });
+    // No security group of our own: Magnum makes the nodes' and the API load balancer's groups and
+    // attaches them; who reaches the API is limited by the master_lb_allowed_cidrs label instead.
+
+    // Each flavor the plan (or naaw:masterFlavor) names must exist before anything boots on it.
+    this.flavorsChecked = Promise.all(
+      flavorsToCheck(sizing, settings).map((use) =>
+        openstack.compute.getFlavor({ name: use.flavor }, parent).then(
+          () => undefined,
+          (error: unknown) => {
+            throw new pulumi.RunError(missingFlavorMessage(use, error instanceof Error ? error.message : String(error)));
+          },
+        ),
+      ),
+    ).then(() => undefined);
+    const afterCheck = (flavor: string): pulumi.Output<string> => pulumi.output(this.flavorsChecked.then(() => flavor));
 
     const labels = magnumLabels(sizing, settings);
     const template = new openstack.containerinfra.ClusterTemplate(
@@ -62,8 +73,8 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
       {
         coe: "kubernetes",
         image: settings.image,
-        flavor: sizing.flavor,
-        masterFlavor: settings.masterFlavor,
+        flavor: afterCheck(sizing.flavor),
+        masterFlavor: settings.masterFlavor === undefined ? undefined : afterCheck(settings.masterFlavor),
         externalNetworkId: external.id,
         fixedNetwork: network.id,
         fixedSubnet: subnet.id,
@@ -78,8 +89,8 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
       `${name}-cluster`,
       {
         clusterTemplateId: template.id,
-        flavor: sizing.flavor,
-        masterFlavor: settings.masterFlavor,
+        flavor: afterCheck(sizing.flavor),
+        masterFlavor: settings.masterFlavor === undefined ? undefined : afterCheck(settings.masterFlavor),
         nodeCount: sizing.nodeCount,
         masterCount: settings.masterCount,
         labels,

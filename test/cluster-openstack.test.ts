@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfigError } from "../src/cluster/existing";
-import { magnumLabels, openStackSettings, openStackSizing } from "../src/cluster/openstack";
+import { flavorsToCheck, magnumLabels, openStackSettings, openStackSizing } from "../src/cluster/openstack";
 import type { Plan } from "../src/plan/plan";
 import { planWorkflow } from "../src/plan/planWorkflow";
 import { readStackSettings } from "../src/plan/settings";
@@ -27,8 +27,14 @@ const GOOD: Record<string, string> = {
   registry: JSON.stringify({ server: "harbor.cloud.example.org/naaw" }),
 };
 
-/** Pulumi's mocks, recording every resource; only the external network lookup is answered. */
-function mockOpenStack(config: Record<string, string>): { recorded: RecordedResource[]; calls: string[] } {
+/** The flavors the mocked cloud has: the committed stack's three. */
+const CLOUD_FLAVORS = ["m1.xlarge", "m1.2xlarge", "hm1.2xlarge"];
+
+/**
+ * Pulumi's mocks, recording every resource; only the external network lookup and flavor lookups of
+ * `flavors` are answered (Nova's "no flavor" is an error, as the provider reports it).
+ */
+function mockOpenStack(config: Record<string, string>, flavors: readonly string[] = CLOUD_FLAVORS): { recorded: RecordedResource[]; calls: string[] } {
   const recorded: RecordedResource[] = [];
   const calls: string[] = [];
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`naaw:${k}`, v])), []);
@@ -41,13 +47,17 @@ function mockOpenStack(config: Record<string, string>): { recorded: RecordedReso
       return state;
     },
     (args) => {
-      calls.push(args.token);
-      return args.token === "openstack:networking/getNetwork:getNetwork" && args.inputs.name === "public" ? { id: "ext-net-id", name: "public", external: true } : undefined;
+      calls.push(`${args.token} ${args.inputs.name}`);
+      if (args.token === "openstack:networking/getNetwork:getNetwork" && args.inputs.name === "public") return { id: "ext-net-id", name: "public", external: true };
+      if (args.token === "openstack:compute/getFlavor:getFlavor") {
+        if (flavors.includes(args.inputs.name)) return { id: `${args.inputs.name}-id`, name: args.inputs.name, vcpus: 8, ram: 32768 };
+        throw new Error(`Your query returned no results. Please change your search criteria and try again.`);
+      }
+      return undefined;
     },
   );
   return { recorded, calls };
 }
-
 
 describe("OpenStack cluster config and sizing (no Pulumi)", function () {
   this.timeout(120000);
@@ -62,8 +72,15 @@ describe("OpenStack cluster config and sizing (no Pulumi)", function () {
       auto_scaling_enabled: "true",
       min_node_count: "1",
       max_node_count: String(plan.chosen!.candidate.nodes),
+      master_lb_floating_ip_enabled: "true",
       master_lb_allowed_cidrs: "192.0.2.0/24,198.51.100.0/24",
     });
+    // An empty list would be Magnum's default, 0.0.0.0/0: refused rather than rendered.
+    assert.throws(() => magnumLabels(sizing, { apiAllowedCidrs: [] }), /naaw:apiAllowedCidrs is empty/);
+    assert.deepStrictEqual(flavorsToCheck(sizing, { masterFlavor: "m1.large" }), [
+      { flavor: sizing.flavor, key: "naaw:openstackFlavors" },
+      { flavor: "m1.large", key: "naaw:masterFlavor" },
+    ]);
   });
 
   it("refuses a plan that is not for OpenStack or is infeasible", () => {
@@ -112,8 +129,10 @@ describe("OpenStackCluster (mocks)", function () {
       assert.strictEqual(await isSecret(cluster.artifacts.auth.secretKey), true);
       await valueOf(cluster.artifacts.auth.secretName);
     }
+    await cluster.flavorsChecked;
     await settled(recorded);
-    assert.deepStrictEqual([...new Set(calls)], ["openstack:networking/getNetwork:getNetwork"]);
+    const { machine, nodes } = plan.chosen!.candidate;
+    assert.deepStrictEqual([...new Set(calls)].sort(), [`openstack:compute/getFlavor:getFlavor ${machine.name}`, "openstack:networking/getNetwork:getNetwork public"]);
 
     const byType = (t: string) => recorded.filter((r) => r.type === t);
     const one = (t: string) => {
@@ -127,23 +146,22 @@ describe("OpenStackCluster (mocks)", function () {
     one("openstack:networking/subnet:Subnet");
     one("openstack:networking/routerInterface:RouterInterface");
 
-    const { machine, nodes } = plan.chosen!.candidate;
     const magnum = one("openstack:containerinfra/cluster:Cluster");
     assert.strictEqual(magnum.inputs.flavor, machine.name);
     assert.strictEqual(magnum.inputs.nodeCount, nodes);
     assert.strictEqual(magnum.inputs.masterCount, 1);
-    assert.deepStrictEqual(magnum.inputs.labels, { auto_scaling_enabled: "true", min_node_count: "1", max_node_count: String(nodes), master_lb_allowed_cidrs: "192.0.2.0/24" });
+    const labels = { auto_scaling_enabled: "true", min_node_count: "1", max_node_count: String(nodes), master_lb_floating_ip_enabled: "true", master_lb_allowed_cidrs: "192.0.2.0/24" };
+    assert.deepStrictEqual(magnum.inputs.labels, labels);
     const template = one("openstack:containerinfra/clusterTemplate:ClusterTemplate");
     assert.strictEqual(template.inputs.flavor, machine.name);
     assert.strictEqual(template.inputs.coe, "kubernetes");
     assert.strictEqual(template.inputs.externalNetworkId, "ext-net-id");
+    // The allowed CIDRs only work behind Magnum's API load balancer.
+    assert.strictEqual(template.inputs.masterLbEnabled, true);
+    assert.deepStrictEqual(template.inputs.labels, labels);
 
-    const rules = byType("openstack:networking/secGroupRule:SecGroupRule");
-    assert.deepStrictEqual(
-      rules.map((r) => [r.inputs.direction, r.inputs.protocol, r.inputs.portRangeMin, r.inputs.portRangeMax, r.inputs.remoteIpPrefix]),
-      [["ingress", "tcp", 6443, 6443, "192.0.2.0/24"]],
-    );
-    assert.ok(!rules.some((r) => r.inputs.remoteIpPrefix === "0.0.0.0/0" || r.inputs.remoteIpPrefix === "::/0"));
+    // No security group of ours: Magnum attaches its own; an unattached group would restrict nothing.
+    assert.deepStrictEqual(recorded.filter((r) => /secGroup/i.test(r.type)).map((r) => r.type), []);
 
     one("openstack:identity/ec2CredentialV3:Ec2CredentialV3");
     assert.strictEqual(one("openstack:objectstorage/container:Container").inputs.name, "naaw-ahn3-artifacts");
@@ -157,14 +175,31 @@ describe("OpenStackCluster (mocks)", function () {
     for (const r of recorded) assert.ok(r.name.startsWith("ahn3-") || r.name === "ahn3", r.name);
   });
 
-  it("opens 0.0.0.0/0 only when config says so", async () => {
+  it("opens the API to 0.0.0.0/0 only when config says so", async () => {
     const plan = ahn3OpenStackPlan();
     const { recorded } = mockOpenStack({ ...GOOD, apiAllowedCidrs: "0.0.0.0/0" });
     const { OpenStackCluster } = await import("../components/OpenStackCluster");
-    new OpenStackCluster("open", { plan });
+    const cluster = new OpenStackCluster("open", { plan });
+    await cluster.flavorsChecked;
     await settled(recorded);
-    assert.deepStrictEqual(recorded.filter((r) => r.type === "openstack:networking/secGroupRule:SecGroupRule").map((r) => r.inputs.remoteIpPrefix), ["0.0.0.0/0"]);
+    const magnum = recorded.find((r) => r.type === "openstack:containerinfra/cluster:Cluster")!;
+    assert.strictEqual(magnum.inputs.labels.master_lb_allowed_cidrs, "0.0.0.0/0");
   });
+
+  for (const [what, config, flavors, message] of [
+    ["the plan's flavor is not in the cloud", GOOD, ["m1.small"], /^naaw:openstackFlavors: flavor '(m1\.xlarge|m1\.2xlarge|hm1\.2xlarge)' does not exist in this cloud \(the plan picked it from naaw:openstackFlavors\); .*openstack flavor list/],
+    ["naaw:masterFlavor is not in the cloud", { ...GOOD, masterFlavor: "m9.huge" }, CLOUD_FLAVORS, /^naaw:masterFlavor: flavor 'm9\.huge' does not exist in this cloud \(naaw:masterFlavor names it\)/],
+  ] as const) {
+    it(`GIVEN ${what} THEN it fails naming the key and the flavor, and no Magnum template or cluster is made`, async () => {
+      const plan = ahn3OpenStackPlan();
+      const { recorded } = mockOpenStack(config, flavors);
+      const { OpenStackCluster } = await import("../components/OpenStackCluster");
+      const cluster = new OpenStackCluster("noflavor", { plan });
+      await assert.rejects(cluster.flavorsChecked, (e: Error) => message.test(e.message));
+      await settled(recorded);
+      assert.deepStrictEqual(recorded.filter((r) => r.type.startsWith("openstack:containerinfra/")).map((r) => r.type), []);
+    });
+  }
 
   it("GIVEN no external network THEN it fails naming naaw:externalNetwork before any resource is registered", async () => {
     const plan = ahn3OpenStackPlan();

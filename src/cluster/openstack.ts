@@ -1,7 +1,7 @@
 import type { Plan } from "../plan/plan";
 import { ArtifactStoreSettings, checkArtifactStore, checkRegistry, ClusterConfigError, DEFAULT_NAMESPACE } from "./existing";
 
-/** The Kubernetes API port, the only one opened, and only to `naaw:apiAllowedCidrs`. */
+/** The Kubernetes API port, behind Magnum's API load balancer. */
 export const API_PORT = 6443;
 export const DEFAULT_SUBNET_CIDR = "10.42.0.0/24";
 export const DEFAULT_MASTER_COUNT = 1;
@@ -123,20 +123,40 @@ export function openStackSizing(plan: Plan): OpenStackSizing {
   return { flavor: machine.name, nodeCount: nodes, minNodeCount: 1, maxNodeCount: nodes };
 }
 
-/** Magnum labels: the autoscaler around the plan, and the API load balancer limited to the allowed CIDRs. */
+/**
+ * Magnum labels: the autoscaler around the plan, and the API load balancer reachable from outside
+ * (`pulumi up` installs Argo through it) but only from `naaw:apiAllowedCidrs`. Magnum makes the
+ * nodes' and the load balancer's security groups itself; `master_lb_allowed_cidrs` (comma-delimited;
+ * empty means 0.0.0.0/0) is what limits who reaches the API (Magnum user guide, Kubernetes labels).
+ */
 export function magnumLabels(sizing: OpenStackSizing, settings: Pick<OpenStackSettings, "apiAllowedCidrs">): Record<string, string> {
+  if (settings.apiAllowedCidrs.length === 0) throw new ClusterConfigError(["naaw:apiAllowedCidrs is empty: Magnum would open the API to 0.0.0.0/0; set the CIDRs that may reach it"]);
   return {
     auto_scaling_enabled: "true",
     max_node_count: String(sizing.maxNodeCount),
     min_node_count: String(sizing.minNodeCount),
-    // Magnum's own security groups sit behind the API load balancer; this is what limits who reaches it.
+    master_lb_floating_ip_enabled: "true",
     master_lb_allowed_cidrs: settings.apiAllowedCidrs.join(","),
   };
 }
 
-/** One ingress rule per allowed CIDR, on the API port only. */
-export function apiIngressRules(cidrs: readonly string[]): { cidr: string; ethertype: "IPv4" | "IPv6"; port: number }[] {
-  return cidrs.map((cidr) => ({ cidr, ethertype: cidr.includes(":") ? "IPv6" : "IPv4", port: API_PORT }));
+/** A flavor the program will ask Nova for, and the config key it came from. */
+export interface FlavorUse {
+  readonly flavor: string;
+  readonly key: "naaw:openstackFlavors" | "naaw:masterFlavor";
+}
+
+/** The flavors to look up before any node boots: the plan's worker flavor, and the master flavor when configured. */
+export function flavorsToCheck(sizing: OpenStackSizing, settings: Pick<OpenStackSettings, "masterFlavor">): FlavorUse[] {
+  const uses: FlavorUse[] = [{ flavor: sizing.flavor, key: "naaw:openstackFlavors" }];
+  if (settings.masterFlavor && settings.masterFlavor !== sizing.flavor) uses.push({ flavor: settings.masterFlavor, key: "naaw:masterFlavor" });
+  return uses;
+}
+
+/** The message when Nova has no such flavor. */
+export function missingFlavorMessage(use: FlavorUse, cause: string): string {
+  const what = use.key === "naaw:openstackFlavors" ? "the plan picked it from naaw:openstackFlavors" : "naaw:masterFlavor names it";
+  return `${use.key}: flavor '${use.flavor}' does not exist in this cloud (${what}); list the cloud's flavors with \`openstack flavor list\` and fix ${use.key} (${cause.split("\n")[0]})`;
 }
 
 /** The artifact container's name: the configured bucket, else one derived from the component's name. */
