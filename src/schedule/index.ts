@@ -1,0 +1,10 @@
+export { applyClusterFacts, applyPolicy, POLICY_ANNOTATION } from "./apply";
+export { budgetPolicy, measuredMillicores, plannedMemoryMiB } from "./budget";
+export { BUILTIN_POLICIES, defaultPolicy } from "./builtins";
+export { allowedPaths, firstDifference, withoutSchedulingFields } from "./fields";
+export { isPolicyPath, loadPolicy, policyDiagnostics } from "./load";
+export { annotatePods, boundariesByTemplate, dagTemplates, podTemplates, stepsByTemplate, withTolerations, workflowSpec } from "./manifest";
+export type { Affinity, PodMetadata, PodTemplate, SchedulableTemplate, TemplateScheduling, WorkflowScheduling } from "./manifest";
+export { NO_CLUSTER_FACTS, SchedulingPolicyError } from "./policy";
+export type { ClusterScheduling, SchedulingContext, SchedulingPolicy, Toleration } from "./policy";
+export { DO_NOT_DISRUPT, NODE_LOSS_EXPRESSION, NODE_LOSS_RETRIES, SPOT_TOLERATIONS, spotPolicy, withNodeLossRetries } from "./spot";
