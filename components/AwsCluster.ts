@@ -6,6 +6,9 @@ import {
   assumeRolePolicy,
   awsSettings,
   awsTags,
+  discoveryTag,
+  DISCOVERY_TAG_KEY,
+  ec2NodeClassSpec,
   ecrLifecyclePolicy,
   ecrRepositoryNames,
   kubeconfig as renderKubeconfig,
@@ -16,24 +19,11 @@ import {
   tlsOnlyBucketPolicy,
   workflowScheduling,
 } from "../src/cluster/aws";
+import { ADDON_VERSIONS, KARPENTER_CHART_VERSION, KUBERNETES_VERSION } from "../src/cluster/awsVersions";
 import type { ArtifactStore, Cluster, WorkflowScheduling } from "./Cluster";
 
-/** EKS Kubernetes version of the control plane. */
-export const KUBERNETES_VERSION = "1.33";
-/**
- * Add-on versions for KUBERNETES_VERSION, pinned so an apply never upgrades one behind our back.
- * Check with `aws eks describe-addon-versions --kubernetes-version 1.33 --addon-name <name>` when bumping.
- */
-export const ADDON_VERSIONS: Readonly<Record<string, string>> = {
-  "vpc-cni": "v1.20.4-eksbuild.1",
-  coredns: "v1.12.3-eksbuild.1",
-  "kube-proxy": "v1.33.3-eksbuild.10",
-  "eks-pod-identity-agent": "v1.3.8-eksbuild.2",
-};
-/** Karpenter Helm chart version (oci://public.ecr.aws/karpenter/karpenter, Chart.yaml `version:`; not the app version). */
-export const KARPENTER_CHART_VERSION = "1.8.1";
-/** The EKS-optimised AMI family Karpenter launches (EC2NodeClass `amiSelectorTerms`). */
-export const KARPENTER_AMI_ALIAS = "al2023@latest";
+// The pins (Kubernetes, add-ons, Karpenter chart) and where each was checked: src/cluster/awsVersions.ts.
+export { ADDON_VERSIONS, KARPENTER_AMI_ALIAS, KARPENTER_CHART_VERSION, KUBERNETES_VERSION } from "../src/cluster/awsVersions";
 /** The system node group: Argo, Karpenter, CoreDNS. On demand, never spot. */
 export const SYSTEM_NODES = { instanceType: "m7i.large", count: 2 } as const;
 
@@ -69,6 +59,7 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
       args.plan,
       {
         publicAccessCidrs: config.get("publicAccessCidrs"),
+        privateEndpoint: config.get("privateEndpoint"),
         clusterLogTypes: config.get("clusterLogTypes"),
         adminRoleArn: config.get("adminRoleArn"),
         intermediateDays: config.get("intermediateDays"),
@@ -79,7 +70,7 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
     super(TOKEN, name, {}, opts);
     const parent = { parent: this };
     const tags = awsTags(name, pulumi.getStack());
-    const discovery = { ...tags, "karpenter.sh/discovery": name };
+    const discovery = { ...tags, ...discoveryTag(name) };
     const json = (v: unknown) => JSON.stringify(v);
 
     // Network: private subnets for nodes, public ones for the single NAT gateway.
@@ -118,9 +109,10 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
         accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false },
         vpcConfig: {
           subnetIds: privateSubnets.map((sn) => sn.id),
+          // Nodes always reach the API privately; the public endpoint exists only for the configured CIDRs.
           endpointPrivateAccess: true,
-          endpointPublicAccess: s.publicAccessCidrs.length > 0,
-          ...(s.publicAccessCidrs.length > 0 ? { publicAccessCidrs: [...s.publicAccessCidrs] } : {}),
+          endpointPublicAccess: !s.privateEndpoint,
+          ...(s.privateEndpoint ? {} : { publicAccessCidrs: [...s.publicAccessCidrs] }),
         },
         enabledClusterLogTypes: [...s.clusterLogTypes],
         tags,
@@ -128,6 +120,9 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
       { parent: this, dependsOn: [clusterPolicy] },
     );
     this.clusterName = cluster.name;
+    // EKS makes the cluster security group (nodes and control plane; ingress only from itself); the
+    // program tags it so Karpenter's EC2NodeClass selects it by tag, as it selects the private subnets.
+    new aws.ec2.Tag(`${name}-cluster-sg-discovery`, { resourceId: cluster.vpcConfig.clusterSecurityGroupId, key: DISCOVERY_TAG_KEY, value: name }, parent);
 
     if (s.adminRoleArn) {
       const admin = new aws.eks.AccessEntry(`${name}-admin`, { clusterName: cluster.name, principalArn: s.adminRoleArn, type: "STANDARD", tags }, parent);
@@ -251,13 +246,7 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
         apiVersion: "karpenter.k8s.aws/v1",
         kind: "EC2NodeClass",
         metadata: { name: "naaw-workflow" },
-        spec: {
-          role: karpenterNodeRole.name,
-          amiSelectorTerms: [{ alias: KARPENTER_AMI_ALIAS }],
-          subnetSelectorTerms: [{ tags: { "karpenter.sh/discovery": name } }],
-          securityGroupSelectorTerms: [{ id: cluster.vpcConfig.clusterSecurityGroupId }],
-          tags,
-        },
+        spec: karpenterNodeRole.name.apply((role) => ec2NodeClassSpec(role, name, tags)),
       },
       { ...onCluster, dependsOn: [karpenter] },
     );

@@ -1,13 +1,38 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as ts from "typescript";
 import { awsMockState, installRecordingMocks, isSecret, RecordedResource, settled, unwrapInput, valueOf } from "./helpers/pulumiMocks";
+import { tagsMatch } from "./helpers/clusterSecurity";
 import type { Plan } from "../src/plan/plan";
 import { planWorkflow } from "../src/plan/planWorkflow";
 import { compileWorkflow } from "../src/workflow/compile";
 import { AwsConfigError, awsSettings, lifecycleRules, nodePoolSpec, podRolePolicy, tlsOnlyBucketPolicy } from "../src/cluster/aws";
+import {
+  ADDON_VERSIONS,
+  compareVersions,
+  EKS_STANDARD_SUPPORT_ENDS,
+  KARPENTER_CHART_VERSION,
+  KARPENTER_MIN_FOR_KUBERNETES,
+  KUBERNETES_VERSION,
+} from "../src/cluster/awsVersions";
+import { openToTheWorld } from "./helpers/clusterSecurity";
+import { validateKarpenter } from "./helpers/karpenterModels";
 
 const WORKFLOW = path.resolve(__dirname, "..", "workflows", "lidar.yaml");
+/** Config that reaches the API from one documentation network (the program now requires the choice). */
+const PUBLIC = { publicAccessCidrs: JSON.stringify(["203.0.113.0/24"]) } as const;
+/** The cluster security group EKS would create. */
+const CLUSTER_SG = "sg-0eks1234";
+
+/** awsMockState, plus the cluster security group id EKS reports. */
+const mockState = (args: pulumi.runtime.MockResourceArgs): Record<string, any> => {
+  const state = awsMockState(args);
+  if (args.type === "aws:eks/cluster:Cluster") state.vpcConfig = { ...args.inputs.vpcConfig, clusterSecurityGroupId: CLUSTER_SG };
+  // AWS names a role it is given no name for; the mock names it after the resource.
+  if (args.type === "aws:iam/role:Role") state.name = args.inputs.name ?? args.name;
+  return state;
+};
 
 function lidarPlan(): Plan {
   const { graph } = compileWorkflow(WORKFLOW);
@@ -16,18 +41,33 @@ function lidarPlan(): Plan {
 
 const policyOf = (r: RecordedResource) => JSON.parse(unwrapInput(r.inputs.policy).value);
 
+/** TypeScript's complaints about each snippet, compiled in one program as files in test/ (so they see node_modules and src/). */
+function typeErrors(snippets: Readonly<Record<string, string>>): Record<string, string[]> {
+  const files = Object.fromEntries(Object.entries(snippets).map(([name, code]) => [path.resolve(__dirname, `__karpenter_${name}__.ts`), code]));
+  const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts"], types: ["node"] };
+  const host = ts.createCompilerHost(options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.getSourceFile = (name, version, ...rest) => (name in files ? ts.createSourceFile(name, files[name]!, version) : getSourceFile.call(host, name, version, ...rest));
+  host.fileExists = (name) => name in files || fileExists.call(host, name);
+  host.readFile = (name) => (name in files ? files[name] : readFile.call(host, name));
+  const program = ts.createProgram(Object.keys(files), options, host);
+  const errors = (file: string) => ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, " "));
+  return Object.fromEntries(Object.keys(snippets).map((name) => [name, errors(path.resolve(__dirname, `__karpenter_${name}__.ts`))]));
+}
+
 describe("AwsCluster: decisions (no Pulumi)", function () {
   this.timeout(120000);
   const plan = lidarPlan();
 
   it("GIVEN the lidar plan WHEN settings are checked THEN instance type, capacity and CPU limit are the plan's", () => {
-    const s = awsSettings(plan, {});
+    const s = awsSettings(plan, PUBLIC);
     const c = plan.chosen!.candidate;
     assert.strictEqual(s.instanceType, c.machine.name);
     assert.strictEqual(s.spot, c.spot);
     assert.strictEqual(s.cpuLimit, c.machine.vcpus * c.nodes);
     assert.strictEqual(s.intermediateDays, 7);
-    assert.deepStrictEqual(s.publicAccessCidrs, []);
+    assert.deepStrictEqual(s.publicAccessCidrs, ["203.0.113.0/24"]);
+    assert.strictEqual(s.privateEndpoint, false);
     const spec = nodePoolSpec(s, "nc") as any;
     assert.deepStrictEqual(spec.disruption, { consolidationPolicy: "WhenEmpty", consolidateAfter: "1m" });
     assert.deepStrictEqual(spec.template.spec.requirements.find((r: any) => r.key === "kubernetes.io/arch").values, [c.machine.arch === "arm64" ? "arm64" : "amd64"]);
@@ -35,17 +75,71 @@ describe("AwsCluster: decisions (no Pulumi)", function () {
 
   it("GIVEN a spot plan WHEN the NodePool is built THEN its capacity type is spot", () => {
     const chosen = plan.chosen!;
-    const spot = awsSettings({ ...plan, chosen: { ...chosen, candidate: { ...chosen.candidate, spot: true } } }, {});
+    const spot = awsSettings({ ...plan, chosen: { ...chosen, candidate: { ...chosen.candidate, spot: true } } }, PUBLIC);
     const spec = nodePoolSpec(spot, "nc") as any;
     assert.deepStrictEqual(spec.template.spec.requirements.find((r: any) => r.key === "karpenter.sh/capacity-type").values, ["spot"]);
   });
 
   it("GIVEN bad config WHEN checked THEN the error names the key", () => {
     assert.throws(() => awsSettings(plan, { publicAccessCidrs: '["10.0.0.0/33"]' }), (e: Error) => e instanceof AwsConfigError && /naaw:publicAccessCidrs/.test(e.message));
-    assert.throws(() => awsSettings(plan, { intermediateDays: "0" }), /naaw:intermediateDays/);
-    assert.throws(() => awsSettings(plan, { clusterLogTypes: '["bogus"]' }), /naaw:clusterLogTypes/);
-    assert.throws(() => awsSettings({ ...plan, request: { ...plan.request, region: "mars-north-1" } }, {}), /naaw:region/);
-    assert.throws(() => awsSettings({ ...plan, feasible: false, chosen: undefined, reason: "too small a budget" }, {}), /naaw:plan.*too small a budget/);
+    assert.throws(() => awsSettings(plan, { ...PUBLIC, intermediateDays: "0" }), /naaw:intermediateDays/);
+    assert.throws(() => awsSettings(plan, { ...PUBLIC, clusterLogTypes: '["bogus"]' }), /naaw:clusterLogTypes/);
+    assert.throws(() => awsSettings({ ...plan, request: { ...plan.request, region: "mars-north-1" } }, PUBLIC), /naaw:region/);
+    assert.throws(() => awsSettings({ ...plan, feasible: false, chosen: undefined, reason: "too small a budget" }, PUBLIC), /naaw:plan.*too small a budget/);
+  });
+
+  it("GIVEN neither public CIDRs nor privateEndpoint WHEN checked THEN it names both keys and what to set", () => {
+    assert.throws(
+      () => awsSettings(plan, {}),
+      (e: Error) =>
+        e instanceof AwsConfigError &&
+        e.key === "naaw:publicAccessCidrs" &&
+        /pulumi up installs Argo through the cluster's API/.test(e.message) &&
+        /naaw:publicAccessCidrs\[0\]' 203\.0\.113\.7\/32/.test(e.message) &&
+        /naaw:privateEndpoint to true when the program runs inside the VPC/.test(e.message),
+    );
+    assert.strictEqual(awsSettings(plan, { privateEndpoint: "true" }).privateEndpoint, true);
+    assert.deepStrictEqual(awsSettings(plan, { privateEndpoint: "true" }).publicAccessCidrs, []);
+    const message = (re: RegExp) => (e: Error) => re.test(e.message);
+    assert.throws(() => awsSettings(plan, { ...PUBLIC, privateEndpoint: "true" }), message(/^naaw:privateEndpoint: is true .* but naaw:publicAccessCidrs opens the public endpoint to 203\.0\.113\.0\/24/));
+    assert.throws(() => awsSettings(plan, { privateEndpoint: "yes" }), message(/^naaw:privateEndpoint: expects true or false, got 'yes'/));
+    // 0.0.0.0/0 only when written literally.
+    assert.deepStrictEqual(awsSettings(plan, { publicAccessCidrs: '["0.0.0.0/0"]' }).publicAccessCidrs, ["0.0.0.0/0"]);
+  });
+
+  it("GIVEN the pinned versions THEN Kubernetes stays on standard support, kube-proxy is its build and Karpenter supports it", () => {
+    const ends = EKS_STANDARD_SUPPORT_ENDS[KUBERNETES_VERSION];
+    assert.ok(ends, `no standard-support end recorded for ${KUBERNETES_VERSION}`);
+    const daysLeft = (Date.parse(`${ends}T00:00:00Z`) - Date.now()) / 86400e3;
+    assert.ok(daysLeft > 60, `EKS ${KUBERNETES_VERSION} leaves standard support on ${ends} (${Math.floor(daysLeft)} days): bump src/cluster/awsVersions.ts before extended support bills 6x`);
+    const longest = Object.entries(EKS_STANDARD_SUPPORT_ENDS).sort((a, b) => a[1].localeCompare(b[1])).pop()![0];
+    assert.strictEqual(KUBERNETES_VERSION, longest, "the pinned version is the one on standard support the longest");
+    assert.ok(ADDON_VERSIONS["kube-proxy"]!.startsWith(`v${KUBERNETES_VERSION}.`), ADDON_VERSIONS["kube-proxy"]);
+    assert.deepStrictEqual(Object.keys(ADDON_VERSIONS).sort(), ["coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]);
+    for (const [addon, version] of Object.entries(ADDON_VERSIONS)) assert.match(version, /^v\d+\.\d+\.\d+-eksbuild\.\d+$/, addon);
+    const minimum = KARPENTER_MIN_FOR_KUBERNETES[KUBERNETES_VERSION];
+    assert.ok(minimum, `Karpenter's matrix has no row for ${KUBERNETES_VERSION}`);
+    assert.ok(compareVersions(KARPENTER_CHART_VERSION, minimum!) >= 0, `Karpenter ${KARPENTER_CHART_VERSION} < ${minimum}, the oldest that supports Kubernetes ${KUBERNETES_VERSION}`);
+  });
+
+  it("GIVEN a NodePool or EC2NodeClass spec with a misspelled field or value THEN TypeScript refuses it (the types src/cluster/aws.ts returns)", () => {
+    const header = `import type { INodePool } from "@kubernetes-models/karpenter/karpenter.sh/v1/NodePool";
+import type { IEC2NodeClass } from "@kubernetes-models/karpenter/karpenter.k8s.aws/v1/EC2NodeClass";
+import { ec2NodeClassSpec, nodePoolSpec } from "../src/cluster/aws";
+export const fromSrc: [INodePool["spec"], IEC2NodeClass["spec"]] = [nodePoolSpec({} as any, "n"), ec2NodeClassSpec("role", "c", {})];
+const template = { spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "n" }, requirements: [] } };
+`;
+    const errors = typeErrors({
+      ok: `${header}export const ok: INodePool["spec"] = { template, limits: { cpu: "8" }, disruption: { consolidationPolicy: "WhenEmpty", consolidateAfter: "1m" } };`,
+      field: `${header}export const bad: INodePool["spec"] = { template, limitz: { cpu: "8" } };`,
+      operator: `${header}export const bad: INodePool["spec"] = { template: { spec: { ...template.spec, requirements: [{ key: "kubernetes.io/arch", operator: "in", values: ["amd64"] }] } } };`,
+      nodeClass: `${header}export const bad: IEC2NodeClass["spec"] = { role: "r", amiSelectorTerms: [{ alias: "al2023@latest" }], subnetSelectorTerms: [], securityGroupSelectorTerm: [] };`,
+    });
+    assert.deepStrictEqual(errors.ok, []);
+    assert.match(errors.field!.join("\n"), /'limitz' does not exist/);
+    assert.match(errors.operator!.join("\n"), /"in"/);
+    assert.match(errors.nodeClass!.join("\n"), /'securityGroupSelectorTerm' does not exist/);
+    // Values the types leave as plain strings (consolidationPolicy, durations) are checked by Karpenter's schema: see the mocks test.
   });
 
   it("GIVEN bucket ARNs WHEN policies are built THEN they name only those buckets, TLS-only denies insecure transport", () => {
@@ -69,7 +163,7 @@ describe("AwsCluster: resources (mocks)", function () {
   const byType = (t: string) => recorded.filter((r) => r.type === t);
 
   before(async () => {
-    installRecordingMocks(recorded, awsMockState);
+    installRecordingMocks(recorded, mockState);
     pulumi.runtime.setAllConfig({
       "naaw:publicAccessCidrs": JSON.stringify(["203.0.113.0/24"]),
       "naaw:adminRoleArn": "arn:aws:iam::123456789012:role/admin",
@@ -92,10 +186,63 @@ describe("AwsCluster: resources (mocks)", function () {
     assert.deepStrictEqual(endpoints[0]!.inputs.routeTableIds, ["naaw-private-rt-id"]);
     const subnets = byType("aws:ec2/subnet:Subnet");
     assert.ok(subnets.length >= 4 && subnets.length <= 6);
-    for (const r of recorded.filter((r) => /securityGroup/.test(r.type))) {
-      const ingress = [...(r.inputs.ingress ?? []), ...(r.inputs.type === "ingress" ? [r.inputs] : [])];
-      for (const rule of ingress) assert.ok(!(rule.cidrBlocks ?? []).includes("0.0.0.0/0") && rule.cidrIpv4 !== "0.0.0.0/0", r.name);
+    assert.deepStrictEqual(openToTheWorld(recorded), [], "nothing open to the world with publicAccessCidrs 203.0.113.0/24");
+  });
+
+  it("GIVEN ingress open to the world in any form WHEN checked THEN the checker reports each (it can fail)", () => {
+    const r = (type: string, inputs: Record<string, any>): RecordedResource => ({ type, name: type.split(":").pop()!, inputs, custom: true });
+    const found = openToTheWorld([
+      r("aws:ec2/securityGroup:SecurityGroup", { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }], egress: [{ cidrBlocks: ["0.0.0.0/0"] }] }),
+      r("aws:ec2/securityGroupRule:SecurityGroupRule", { type: "ingress", protocol: "tcp", fromPort: 443, toPort: 443, ipv6CidrBlocks: ["::/0"] }),
+      r("aws:ec2/securityGroupRule:SecurityGroupRule", { type: "egress", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }),
+      r("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0" }),
+      r("aws:eks/cluster:Cluster", { vpcConfig: { endpointPublicAccess: true } }),
+      r("aws:eks/cluster:Cluster", { vpcConfig: { endpointPublicAccess: false } }),
+    ]);
+    assert.deepStrictEqual(found.map((f) => f.what), [
+      "ingress tcp 22-22 from 0.0.0.0/0",
+      "ingress tcp 443-443 from ::/0",
+      "ingress tcp 80-80 from 0.0.0.0/0",
+      "public API endpoint from 0.0.0.0/0 (no publicAccessCidrs)",
+    ]);
+  });
+
+  it("GIVEN the EC2NodeClass WHEN its selectors are matched against what the program tags THEN they select exactly the private subnets and the EKS cluster security group", () => {
+    const [nodeClass] = byType("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass");
+    const spec = nodeClass!.inputs.spec;
+    const subnets = byType("aws:ec2/subnet:Subnet");
+    const selected = subnets.filter((sn) => spec.subnetSelectorTerms.some((t: any) => t.tags && tagsMatch(sn.inputs.tags, t.tags))).map((sn) => sn.name).sort();
+    assert.deepStrictEqual(selected, subnets.filter((sn) => sn.name.includes("-private-")).map((sn) => sn.name).sort());
+    assert.ok(selected.length >= 2);
+    // The cluster security group is EKS's; the program's only hold on it is the tag it puts on it.
+    const sgTags = byType("aws:ec2/tag:Tag").filter((t) => t.inputs.resourceId === CLUSTER_SG);
+    const sgTagMap = Object.fromEntries(sgTags.map((t) => [t.inputs.key, t.inputs.value]));
+    assert.ok(spec.securityGroupSelectorTerms.length > 0);
+    for (const term of spec.securityGroupSelectorTerms) {
+      assert.ok(term.tags && !term.id && !term.name, JSON.stringify(term));
+      assert.ok(tagsMatch(sgTagMap, term.tags), `${JSON.stringify(term.tags)} not on ${CLUSTER_SG} (${JSON.stringify(sgTagMap)})`);
+      // No other resource the program makes carries it but the private subnets.
+      const others = recorded.filter((x) => x.inputs.tags && tagsMatch(x.inputs.tags, term.tags) && x.type !== "aws:ec2/subnet:Subnet");
+      assert.deepStrictEqual(others.map((x) => x.name), []);
     }
+    assert.strictEqual(spec.role, "naaw-karpenter-node-role");
+    assert.ok(byType("aws:iam/instanceProfile:InstanceProfile").length === 1);
+  });
+
+  it("GIVEN the NodePool and EC2NodeClass WHEN validated against Karpenter's schema THEN both are valid, and a corrupted copy is not", () => {
+    for (const t of ["kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"]) {
+      const [r] = byType(t);
+      const { apiVersion, kind, metadata, spec } = r!.inputs;
+      assert.strictEqual(validateKarpenter({ apiVersion, kind, metadata, spec } as any), undefined, t);
+    }
+    const pool = byType("kubernetes:karpenter.sh/v1:NodePool")[0]!.inputs;
+    const bad = JSON.parse(JSON.stringify({ apiVersion: pool.apiVersion, kind: pool.kind, metadata: pool.metadata, spec: pool.spec }));
+    bad.spec.disruption.consolidationPolicy = "WhenEmty";
+    assert.match(validateKarpenter(bad) ?? "", /consolidationPolicy must be equal to one of the allowed values/);
+    const noRef = JSON.parse(JSON.stringify(bad));
+    noRef.spec.disruption.consolidationPolicy = "WhenEmpty";
+    delete noRef.spec.template.spec.nodeClassRef;
+    assert.match(validateKarpenter(noRef) ?? "", /nodeClassRef/);
   });
 
   it("GIVEN config WHEN the control plane is registered THEN standard support, API auth, public access only from the configured CIDRs, logging, admin entry, pinned add-ons", () => {
@@ -174,15 +321,36 @@ describe("AwsCluster: resources (mocks)", function () {
     for (const r of recorded) assert.ok(r.name.startsWith("naaw"), r.name);
   });
 
-  it("GIVEN no publicAccessCidrs WHEN the control plane is registered THEN its endpoint is private only (no 0.0.0.0/0 default)", async () => {
-    pulumi.runtime.setAllConfig({});
+  it("GIVEN naaw:privateEndpoint=true WHEN the control plane is registered THEN its endpoint is private only, nothing open to the world", async () => {
+    pulumi.runtime.setAllConfig({ "naaw:privateEndpoint": "true" });
     const { AwsCluster } = await import("../components/AwsCluster");
     new AwsCluster("naawpriv", { plan, images: [] });
     await settled(recorded);
-    const eks = recorded.find((r) => r.name === "naawpriv-eks")!;
+    const mine = recorded.filter((r) => r.name.startsWith("naawpriv"));
+    const eks = mine.find((r) => r.name === "naawpriv-eks")!;
     assert.strictEqual(eks.inputs.vpcConfig.endpointPublicAccess, false);
+    assert.strictEqual(eks.inputs.vpcConfig.endpointPrivateAccess, true);
     assert.strictEqual(eks.inputs.vpcConfig.publicAccessCidrs, undefined);
-    assert.strictEqual(recorded.find((r) => r.name === "naawpriv-artifacts-lifecycle")!.inputs.rules[0].expiration.days, 7);
+    assert.deepStrictEqual(openToTheWorld(mine), []);
+    assert.strictEqual(mine.find((r) => r.name === "naawpriv-artifacts-lifecycle")!.inputs.rules[0].expiration.days, 7);
+  });
+
+  it("GIVEN publicAccessCidrs 0.0.0.0/0 written literally WHEN registered THEN the API endpoint is the one thing open to the world", async () => {
+    pulumi.runtime.setAllConfig({ "naaw:publicAccessCidrs": JSON.stringify(["0.0.0.0/0"]) });
+    const { AwsCluster } = await import("../components/AwsCluster");
+    new AwsCluster("naawopen", { plan, images: [] });
+    await settled(recorded);
+    const mine = recorded.filter((r) => r.name.startsWith("naawopen"));
+    assert.deepStrictEqual(openToTheWorld(mine).map((f) => [f.resource, f.what]), [["naawopen-eks", "public API endpoint from 0.0.0.0/0"]]);
+  });
+
+  it("GIVEN neither publicAccessCidrs nor privateEndpoint WHEN the component is built THEN it fails naming the keys before any resource", async () => {
+    const before = recorded.length;
+    pulumi.runtime.setAllConfig({});
+    const { AwsCluster } = await import("../components/AwsCluster");
+    assert.throws(() => new AwsCluster("nochoice", { plan, images: [] }), (e: Error) => /^naaw:publicAccessCidrs: is not set.*naaw:privateEndpoint/.test(e.message) && (e as any).__pulumiRunError === true);
+    await settled(recorded);
+    assert.strictEqual(recorded.length, before);
   });
 
   it("GIVEN a public-access CIDR that is not a CIDR WHEN the component is built THEN it fails naming the key before any resource", async () => {
@@ -198,6 +366,7 @@ describe("AwsCluster: resources (mocks)", function () {
     const before = recorded.length;
     pulumi.runtime.setAllConfig({});
     const { AwsCluster } = await import("../components/AwsCluster");
+    pulumi.runtime.setAllConfig({ "naaw:privateEndpoint": "true" });
     assert.throws(() => new AwsCluster("bad2", { plan: { ...plan, feasible: false, chosen: undefined, reason: "budget" }, images: [] }), /naaw:plan/);
     await settled(recorded);
     assert.strictEqual(recorded.length, before);

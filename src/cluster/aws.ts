@@ -3,10 +3,15 @@
  * the IAM and bucket policies, lifecycle rules and the config check. No Pulumi import: unit-tested alone.
  * Sizes come from the plan (`plan.chosen`); nothing here re-decides them.
  */
+import type { IEC2NodeClass } from "@kubernetes-models/karpenter/karpenter.k8s.aws/v1/EC2NodeClass";
+import type { INodePool } from "@kubernetes-models/karpenter/karpenter.sh/v1/NodePool";
 import type { Plan } from "../plan/plan";
+import { KARPENTER_AMI_ALIAS } from "./awsVersions";
 
 /** A config value that cannot work: names the key and what it expects. Thrown before any resource exists. */
 export class AwsConfigError extends Error {
+  /** Pulumi's RunError marker (duck-typed, src/ has no Pulumi import): `pulumi up` prints the message, no stack. */
+  readonly __pulumiRunError = true;
   constructor(readonly key: string, message: string) {
     super(`${key}: ${message}`);
     this.name = "AwsConfigError";
@@ -29,6 +34,7 @@ export const WORKFLOW_TAINT = { key: "naaw.io/workflow", value: "true", effect: 
 /** Raw config, as strings (or absent), keyed by the full `naaw:` key. */
 export interface AwsRawConfig {
   readonly publicAccessCidrs?: string;
+  readonly privateEndpoint?: string;
   readonly clusterLogTypes?: string;
   readonly adminRoleArn?: string;
   readonly intermediateDays?: string;
@@ -39,7 +45,10 @@ export interface AwsRawConfig {
 export interface AwsSettings {
   readonly region: string;
   readonly zones: readonly string[];
+  /** Who may reach the public API endpoint; empty only when `privateEndpoint`. */
   readonly publicAccessCidrs: readonly string[];
+  /** `naaw:privateEndpoint=true`: the program runs inside the VPC, the API endpoint is private only. */
+  readonly privateEndpoint: boolean;
   readonly clusterLogTypes: readonly string[];
   readonly adminRoleArn?: string;
   readonly intermediateDays: number;
@@ -71,6 +80,30 @@ function positiveInt(key: string, raw: string | undefined, fallback: number): nu
   return n;
 }
 
+/**
+ * Who reaches the cluster's API, made explicit: `pulumi up` installs Argo through that API (the next
+ * step of the program), so a private-only endpoint works only when the program runs inside the VPC.
+ * Either `naaw:publicAccessCidrs` names who may reach the public endpoint (0.0.0.0/0 only when written
+ * there literally), or `naaw:privateEndpoint=true` says the program runs inside the VPC; never both.
+ */
+function endpointChoice(rawPrivate: string | undefined, cidrs: readonly string[]): boolean {
+  if (rawPrivate !== undefined && rawPrivate !== "" && rawPrivate !== "true" && rawPrivate !== "false") {
+    throw new AwsConfigError("naaw:privateEndpoint", `expects true or false, got '${rawPrivate}'`);
+  }
+  const isPrivate = rawPrivate === "true";
+  if (isPrivate && cidrs.length > 0) {
+    throw new AwsConfigError("naaw:privateEndpoint", `is true (API reachable only inside the VPC) but naaw:publicAccessCidrs opens the public endpoint to ${cidrs.join(", ")}: unset one of them`);
+  }
+  if (!isPrivate && cidrs.length === 0) {
+    throw new AwsConfigError(
+      "naaw:publicAccessCidrs",
+      "is not set, and pulumi up installs Argo through the cluster's API: set it to the CIDRs of the machine that runs pulumi " +
+        "(e.g. `pulumi config set --path 'naaw:publicAccessCidrs[0]' 203.0.113.7/32`), or set naaw:privateEndpoint to true when the program runs inside the VPC",
+    );
+  }
+  return isPrivate;
+}
+
 /** Checks the plan and config; throws `AwsConfigError` naming the key. */
 export function awsSettings(plan: Plan, raw: AwsRawConfig, zones?: readonly string[]): AwsSettings {
   const region = plan.request.region;
@@ -82,6 +115,7 @@ export function awsSettings(plan: Plan, raw: AwsRawConfig, zones?: readonly stri
   if (!plan.feasible || !plan.chosen) throw new AwsConfigError("naaw:plan", `the plan is infeasible: ${plan.reason ?? "no candidate fits"}`);
   const cidrs = jsonList("naaw:publicAccessCidrs", raw.publicAccessCidrs);
   for (const c of cidrs) if (!CIDR.test(c)) throw new AwsConfigError("naaw:publicAccessCidrs", `'${c}' is not an IPv4 CIDR (like 203.0.113.0/24)`);
+  const privateEndpoint = endpointChoice(raw.privateEndpoint, cidrs);
   const logs = jsonList("naaw:clusterLogTypes", raw.clusterLogTypes);
   for (const l of logs) if (!(EKS_LOG_TYPES as readonly string[]).includes(l)) throw new AwsConfigError("naaw:clusterLogTypes", `'${l}' is not one of ${EKS_LOG_TYPES.join(", ")}`);
   if (raw.adminRoleArn !== undefined && raw.adminRoleArn !== "" && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(raw.adminRoleArn)) {
@@ -92,6 +126,7 @@ export function awsSettings(plan: Plan, raw: AwsRawConfig, zones?: readonly stri
     region,
     zones: azs,
     publicAccessCidrs: cidrs,
+    privateEndpoint,
     clusterLogTypes: logs,
     adminRoleArn: raw.adminRoleArn || undefined,
     intermediateDays: positiveInt("naaw:intermediateDays", raw.intermediateDays, 7),
@@ -118,8 +153,16 @@ export function instanceFamily(instanceType: string): string {
   return instanceType.split(".")[0]!;
 }
 
-/** The Karpenter NodePool spec (karpenter.sh/v1) for workflow pods, from the plan. */
-export function nodePoolSpec(s: AwsSettings, nodeClassName: string): Record<string, unknown> {
+/** The tag Karpenter selects the nodes' subnets and security group by; the program puts it on both. */
+export const DISCOVERY_TAG_KEY = "karpenter.sh/discovery";
+
+/** The discovery tag for a cluster: on its private subnets and its cluster security group. */
+export function discoveryTag(clusterName: string): Record<string, string> {
+  return { [DISCOVERY_TAG_KEY]: clusterName };
+}
+
+/** The Karpenter NodePool spec (karpenter.sh/v1) for workflow pods, from the plan; typed by @kubernetes-models/karpenter. */
+export function nodePoolSpec(s: AwsSettings, nodeClassName: string): INodePool["spec"] {
   return {
     template: {
       metadata: { labels: { "naaw.io/workflow": "true" } },
@@ -136,6 +179,23 @@ export function nodePoolSpec(s: AwsSettings, nodeClassName: string): Record<stri
     },
     limits: { cpu: String(s.cpuLimit) },
     disruption: { consolidationPolicy: "WhenEmpty", consolidateAfter: "1m" },
+  };
+}
+
+/**
+ * The EC2NodeClass spec (karpenter.k8s.aws/v1): nodes run as `role`, in the subnets and with the
+ * security group that carry the cluster's discovery tag (the private subnets and the EKS cluster
+ * security group, both tagged by the program).
+ */
+export function ec2NodeClassSpec(role: string, clusterName: string, tags: Readonly<Record<string, string>>): IEC2NodeClass["spec"] {
+  return {
+    role,
+    amiSelectorTerms: [{ alias: KARPENTER_AMI_ALIAS }],
+    subnetSelectorTerms: [{ tags: discoveryTag(clusterName) }],
+    securityGroupSelectorTerms: [{ tags: discoveryTag(clusterName) }],
+    // IMDSv2 only, one hop: pods cannot reach the node role's credentials through the metadata service.
+    metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+    tags: { ...tags },
   };
 }
 

@@ -8,6 +8,8 @@ import { load } from "js-yaml";
 
 /** Config that cannot work: every problem, each naming its key and what it expects. */
 export class ClusterConfigError extends Error {
+  /** Pulumi's RunError marker (duck-typed, src/ has no Pulumi import): `pulumi up` prints the problems, no stack. */
+  readonly __pulumiRunError = true;
   constructor(readonly problems: readonly string[]) {
     super(problems.length === 1 ? problems[0] : `${problems.length} problems in the stack config:\n  ${problems.join("\n  ")}`);
   }
