@@ -88,8 +88,11 @@ export function packageClosure(root: string, direct: readonly string[]): Vendore
   return [...found.values()].sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
 }
 
-/** Files Node never loads at run time: type declarations and source maps. */
-const NOT_AT_RUN_TIME = /\.d\.[cm]?ts$|\.map$/;
+/**
+ * Files Node 20 never loads: TypeScript that packages ship beside their JavaScript (sources and
+ * type declarations; Node 20 runs no TypeScript) and source maps.
+ */
+const NOT_AT_RUN_TIME = /\.[cm]?tsx?$|\.map$/;
 
 /**
  * A package's files for the context, keyed by path relative to the root. Nested `node_modules` are
