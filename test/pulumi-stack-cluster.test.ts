@@ -33,6 +33,7 @@ describe("Pulumi program: the stack's cluster, sized by its plan (mocks)", funct
     "naaw:dataVolume": "2TB",
     "naaw:budget": "500",
     "naaw:deadlineHours": "24",
+    "naaw:publicAccessCidrs": JSON.stringify(["203.0.113.7/32"]),
   });
 
   before(() => (work = tempDir("naaw-pulumi-cluster-")));
@@ -65,6 +66,19 @@ describe("Pulumi program: the stack's cluster, sized by its plan (mocks)", funct
     });
     assert.deepStrictEqual(recorded, [], "nothing registered");
   });
+
+  for (const [what, override, message] of [
+    ["an unknown instance type", { "naaw:instanceTypes": JSON.stringify(["c7i.mega"]) }, /unknown instance type 'c7i\.mega' in eu-west-1/],
+    ["an unknown region", { "naaw:region": "mars-north-1" }, /mars-north-1/],
+    ["no endpoint choice (neither naaw:publicAccessCidrs nor naaw:privateEndpoint)", { "naaw:publicAccessCidrs": "" }, /^naaw:publicAccessCidrs: is not set.*naaw:privateEndpoint to true/],
+  ] as const) {
+    it(`GIVEN ${what} WHEN the program runs THEN it fails naming it before any cluster resource exists`, async () => {
+      const recorded: RecordedResource[] = [];
+      await assert.rejects(runProgram({ ...base(), ...override }, recorded), (error: Error) => message.test(error.message));
+      await settled(recorded);
+      assert.deepStrictEqual(recorded.filter((r) => /^(aws:|naaw:index:AwsCluster)/.test(r.type)).map((r) => r.type), []);
+    });
+  }
 
   it("GIVEN an unknown naaw:cluster WHEN the program runs THEN the error names the key and the kinds", async () => {
     const recorded: RecordedResource[] = [];
