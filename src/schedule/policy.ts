@@ -59,4 +59,6 @@ export interface SchedulingPolicy {
 }
 
 /** A policy that cannot run on this manifest or context, or a policy that changed what it may not. */
-export class SchedulingPolicyError extends Error {}
+export class SchedulingPolicyError extends Error {
+  override readonly name = "SchedulingPolicyError";
+}
