@@ -80,6 +80,20 @@ describe("Pulumi program: the stack's cluster, sized by its plan (mocks)", funct
     });
   }
 
+  it("GIVEN flavors whose memory fits no tile's pods WHEN the program runs THEN the plan is refused before any resource exists", async () => {
+    const recorded: RecordedResource[] = [];
+    const config = {
+      ...base(),
+      "naaw:cluster": "openstack",
+      "naaw:cloud": "openstack",
+      "naaw:openstackFlavors": JSON.stringify([{ name: "m1.tiny", vcpus: 1, memoryGiB: 0.0625 }]),
+    };
+    delete (config as Record<string, string>)["naaw:budget"];
+    await assert.rejects(runProgram(config, recorded), (error: Error) => /^naaw: no machine type fits one tile's pods; try a smaller tile size or a machine with more memory/.test(error.message));
+    await settled(recorded);
+    assert.deepStrictEqual(recorded.filter((r) => /^(openstack:|naaw:index:OpenStackCluster)/.test(r.type)).map((r) => r.type), []);
+  });
+
   it("GIVEN an unknown naaw:cluster WHEN the program runs THEN the error names the key and the kinds", async () => {
     const recorded: RecordedResource[] = [];
     await assert.rejects(runProgram({ ...base(), "naaw:cluster": "gcp" }, recorded), /naaw:cluster must be one of aws, openstack, existing/);
