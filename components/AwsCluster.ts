@@ -106,7 +106,9 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
         roleArn: clusterRole.arn,
         // Extended support costs six times as much and is the default for API-created clusters.
         upgradePolicy: { supportType: "STANDARD" },
-        accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false },
+        // The identity that runs `pulumi up` installs Karpenter (and next, Argo) through this API, so it
+        // gets an admin access entry; naaw:adminRoleArn adds one more. Nothing else is granted.
+        accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
         vpcConfig: {
           subnetIds: privateSubnets.map((sn) => sn.id),
           // Nodes always reach the API privately; the public endpoint exists only for the configured CIDRs.
@@ -163,7 +165,7 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
     [...nodePolicies, "AmazonSSMManagedInstanceCore"].forEach(
       (p) => new aws.iam.RolePolicyAttachment(`${name}-karpenter-node-${p}`, { role: karpenterNodeRole.name, policyArn: `arn:aws:iam::aws:policy/${p}` }, parent),
     );
-    new aws.iam.InstanceProfile(`${name}-karpenter-node-profile`, { role: karpenterNodeRole.name, tags }, parent);
+    // No instance profile here: given `spec.role`, Karpenter makes and tags its own (its policy below allows that).
     new aws.eks.AccessEntry(`${name}-karpenter-node-access`, { clusterName: cluster.name, principalArn: karpenterNodeRole.arn, type: "EC2_LINUX", tags }, parent);
 
     const queue = new aws.sqs.Queue(`${name}-karpenter-interruption`, { messageRetentionSeconds: 300, sqsManagedSseEnabled: true, tags }, parent);
@@ -204,12 +206,14 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
                   "ec2:CreateFleet", "ec2:CreateLaunchTemplate", "ec2:CreateTags", "ec2:DeleteLaunchTemplate", "ec2:RunInstances", "ec2:TerminateInstances",
                   "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes",
                   "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets", "pricing:GetProducts", "ssm:GetParameter",
+                  // Also read by Karpenter 1.14 (its getting-started cloudformation.yaml, v1.14 docs).
+                  "ec2:DescribeCapacityReservations", "ec2:DescribeInstanceStatus", "ec2:DescribePlacementGroups",
                 ],
                 Resource: "*",
               },
               { Sid: "Interruption", Effect: "Allow", Action: ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"], Resource: queueArn },
               { Sid: "PassNodeRole", Effect: "Allow", Action: "iam:PassRole", Resource: nodeRoleArn },
-              { Sid: "InstanceProfiles", Effect: "Allow", Action: ["iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile"], Resource: "*" },
+              { Sid: "InstanceProfiles", Effect: "Allow", Action: ["iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:ListInstanceProfiles"], Resource: "*" },
               { Sid: "Cluster", Effect: "Allow", Action: "eks:DescribeCluster", Resource: clusterArn },
             ],
           }),
