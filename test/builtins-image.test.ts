@@ -241,7 +241,8 @@ describe("built-ins image: the program-made build context", function () {
     assert.match(from[0]!.args, /^node:20\.\d+\.\d+-bookworm-slim$/, "an exact Node 20 release, not a moving tag");
     assert.match(text, /^#.*digest/m, "says a digest pin is to be added");
     const users = steps.filter((s) => s.op === "USER");
-    assert.equal(steps.lastIndexOf(users[users.length - 1]!) > steps.findLastIndex((s) => s.op === "RUN" || s.op === "COPY"), true, "USER after every RUN and COPY");
+    const lastBuildStep = Math.max(...steps.map((s, i) => (s.op === "RUN" || s.op === "COPY" ? i : -1)));
+    assert.ok(steps.indexOf(users[users.length - 1]!) > lastBuildStep, "USER after every RUN and COPY");
     assert.deepEqual(users.map((u) => u.args), [`${COMPONENT_UID}:${COMPONENT_UID}`], "numeric, so runAsNonRoot can verify it");
     const run = steps.filter((s) => s.op === "RUN").map((s) => s.args).join("\n");
     assert.match(run, new RegExp(`useradd --uid ${COMPONENT_UID} --gid ${COMPONENT_UID}`));

@@ -68,10 +68,14 @@ function computedRequire(js: string): number | undefined {
 
 /**
  * Compiles the entry points of `configFile` (its `files`) and every project file they require at
- * run time, one file at a time (`ts.transpileModule`, the compiler's own per-file emit: no type
- * check, which `tsc -p <configFile> --noEmit` and the test suite do). The closure follows the
- * compiled `require`s, so an import used only for types brings in nothing. Every problem (a syntax
- * error, an unresolvable or computed require, a file outside the root) is reported at once.
+ * run time, one file at a time (`ts.transpileModule`, the compiler's own per-file emit, with the
+ * config's options). It type-checks nothing: `tsc -p <configFile> --noEmit` and the test suite do
+ * that, and a whole-program emit, which loads the libs and every imported type, took 4 to 10 s here
+ * against 1.5 s, on every `pulumi preview`. Per-file emit is exact for this code base, which
+ * `isolatedModules` in the config keeps true (bin/register.js runs it the same way). The closure
+ * follows the compiled `require`s, so an import used only for types brings in nothing. Every
+ * problem (a syntax error, an unresolvable or computed require, a file outside the root) is
+ * reported at once.
  */
 export function compileClosure(root: string, configFile: string): CompiledClosure {
   const config = readBuildConfig(configFile, root);
