@@ -7,6 +7,7 @@ import { planCommand } from "./plan";
 import { renderCommand } from "./render";
 import { runCommand } from "./run";
 import { serveCommand } from "./serve";
+import { submitCommand } from "./submit";
 import { validateCommand } from "./validate";
 
 export function program(): Command {
@@ -20,6 +21,7 @@ export function program(): Command {
     .addCommand(validateCommand())
     .addCommand(renderCommand())
     .addCommand(runCommand())
+    .addCommand(submitCommand())
     .addCommand(planCommand())
     .addCommand(cacheCommand())
     .addCommand(builtinCommand());

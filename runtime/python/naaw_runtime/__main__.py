@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -62,6 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Kubernetes' default terminationMessagePath. What a container writes there becomes its terminated
+# state's message, which Argo puts in the failed node's message ("main: Error (exit code 1): <it>"),
+# so `pulumi up` and `naaw submit` can name the component's error, not only an exit code.
+TERMINATION_LOG = "/dev/termination-log"
+# The kubelet keeps at most 4096 bytes of it.
+TERMINATION_LOG_LIMIT = 4096
+
+
+def write_termination_message(message: str) -> None:
+    """The one-line error into the termination log, when running in a Kubernetes container (the file exists, writable)."""
+    path = os.environ.get("NAAW_TERMINATION_LOG", TERMINATION_LOG)
+    if not os.path.isfile(path) or not os.access(path, os.W_OK):
+        return  # not in a Kubernetes container: never create a file under /dev
+    data = message.encode("utf-8")[:TERMINATION_LOG_LIMIT].decode("utf-8", errors="ignore")
+    try:
+        with open(path, "w", encoding="utf-8") as log:
+            log.write(data)
+    except OSError:
+        pass  # the message is on stderr as well; a read-only mount must not hide the real error
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -76,9 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     except CellError as exc:
         print(exc.message, file=sys.stderr)
         print(exc.details, file=sys.stderr)
+        if args.command == "run":
+            write_termination_message(exc.message)
         return exc.exit_code
     except NaawError as exc:
-        print(" ".join(exc.message.splitlines()), file=sys.stderr)
+        line = " ".join(exc.message.splitlines())
+        print(line, file=sys.stderr)
+        if args.command == "run":
+            write_termination_message(line)
         return exc.exit_code
 
 
