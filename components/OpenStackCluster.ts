@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { artifactContainerName, flavorsToCheck, magnumLabels, missingFlavorMessage, openStackSettings, openStackSizing } from "../src/cluster/openstack";
+import { artifactContainerName, flavorsToCheck, magnumLabels, missingExternalNetworkMessage, missingFlavorMessage, openStackSettings, openStackSizing } from "../src/cluster/openstack";
 import type { Plan } from "../src/plan/plan";
 import type { ArtifactStore, Cluster, WorkflowScheduling } from "./Cluster";
 import { stackConfig } from "./stackConfig";
@@ -26,10 +26,11 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
   public readonly nodeFlavor: string;
   public readonly nodeCount: number;
   /**
-   * Resolves once Nova has every flavor the cluster asks for; rejects with a message naming the
-   * config key and the flavor. The template and cluster wait for it, so no node boots on a typo.
+   * Resolves once the cloud has the external network and every flavor the cluster asks for; rejects
+   * with a message naming the config key and the missing name. The router, template and cluster wait
+   * for it, so nothing boots on a typo.
    */
-  public readonly flavorsChecked: Promise<void>;
+  public readonly cloudChecked: Promise<void>;
 
   constructor(name: string, args: OpenStackClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component itself is registered: bad config leaves no resource behind.
@@ -41,7 +42,13 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
     this.nodeCount = sizing.nodeCount;
     const parent = { parent: this };
 
-    const external = openstack.networking.getNetworkOutput({ name: settings.externalNetwork, external: true }, parent);
+    const externalId = openstack.networking.getNetwork({ name: settings.externalNetwork, external: true }, parent).then(
+      (network) => network.id,
+      (error: unknown) => {
+        throw new pulumi.RunError(missingExternalNetworkMessage(settings.externalNetwork, error instanceof Error ? error.message : String(error)));
+      },
+    );
+    const external = { id: pulumi.output(externalId) };
     const network = new openstack.networking.Network(`${name}-network`, { adminStateUp: true }, parent);
     const subnet = new openstack.networking.Subnet(
       `${name}-subnet`,
@@ -55,7 +62,7 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
     // attaches them; who reaches the API is limited by the master_lb_allowed_cidrs label instead.
 
     // Each flavor the plan (or naaw:masterFlavor) names must exist before anything boots on it.
-    this.flavorsChecked = Promise.all(
+    const flavorsChecked = Promise.all(
       flavorsToCheck(sizing, settings).map((use) =>
         openstack.compute.getFlavor({ name: use.flavor }, parent).then(
           () => undefined,
@@ -64,8 +71,9 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
           },
         ),
       ),
-    ).then(() => undefined);
-    const afterCheck = (flavor: string): pulumi.Output<string> => pulumi.output(this.flavorsChecked.then(() => flavor));
+    );
+    this.cloudChecked = Promise.all([externalId, flavorsChecked]).then(() => undefined);
+    const afterCheck = (flavor: string): pulumi.Output<string> => pulumi.output(this.cloudChecked.then(() => flavor));
 
     const labels = magnumLabels(sizing, settings);
     const template = new openstack.containerinfra.ClusterTemplate(

@@ -129,7 +129,7 @@ describe("OpenStackCluster (mocks)", function () {
       assert.strictEqual(await isSecret(cluster.artifacts.auth.secretKey), true);
       await valueOf(cluster.artifacts.auth.secretName);
     }
-    await cluster.flavorsChecked;
+    await cluster.cloudChecked;
     await settled(recorded);
     const { machine, nodes } = plan.chosen!.candidate;
     assert.deepStrictEqual([...new Set(calls)].sort(), [`openstack:compute/getFlavor:getFlavor ${machine.name}`, "openstack:networking/getNetwork:getNetwork public"]);
@@ -180,7 +180,7 @@ describe("OpenStackCluster (mocks)", function () {
     const { recorded } = mockOpenStack({ ...GOOD, apiAllowedCidrs: "0.0.0.0/0" });
     const { OpenStackCluster } = await import("../components/OpenStackCluster");
     const cluster = new OpenStackCluster("open", { plan });
-    await cluster.flavorsChecked;
+    await cluster.cloudChecked;
     await settled(recorded);
     const magnum = recorded.find((r) => r.type === "openstack:containerinfra/cluster:Cluster")!;
     assert.strictEqual(magnum.inputs.labels.master_lb_allowed_cidrs, "0.0.0.0/0");
@@ -195,11 +195,21 @@ describe("OpenStackCluster (mocks)", function () {
       const { recorded } = mockOpenStack(config, flavors);
       const { OpenStackCluster } = await import("../components/OpenStackCluster");
       const cluster = new OpenStackCluster("noflavor", { plan });
-      await assert.rejects(cluster.flavorsChecked, (e: Error) => message.test(e.message));
+      await assert.rejects(cluster.cloudChecked, (e: Error) => message.test(e.message));
       await settled(recorded);
       assert.deepStrictEqual(recorded.filter((r) => r.type.startsWith("openstack:containerinfra/")).map((r) => r.type), []);
     });
   }
+
+  it("GIVEN an external network the cloud does not have THEN it fails naming naaw:externalNetwork, and no router or Magnum cluster is made", async () => {
+    const plan = ahn3OpenStackPlan();
+    const { recorded } = mockOpenStack({ ...GOOD, externalNetwork: "publik" });
+    const { OpenStackCluster } = await import("../components/OpenStackCluster");
+    const cluster = new OpenStackCluster("nonet", { plan });
+    await assert.rejects(cluster.cloudChecked, (e: Error) => /^naaw:externalNetwork: no external network named 'publik' in this cloud; .*openstack network list --external/.test(e.message));
+    await settled(recorded);
+    assert.deepStrictEqual(recorded.filter((r) => /router|containerinfra/.test(r.type)).map((r) => r.type), []);
+  });
 
   it("GIVEN no external network THEN it fails naming naaw:externalNetwork before any resource is registered", async () => {
     const plan = ahn3OpenStackPlan();

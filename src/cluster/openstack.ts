@@ -153,6 +153,11 @@ export function flavorsToCheck(sizing: OpenStackSizing, settings: Pick<OpenStack
   return uses;
 }
 
+/** The message when Neutron has no such external network. */
+export function missingExternalNetworkMessage(network: string, cause: string): string {
+  return `naaw:externalNetwork: no external network named '${network}' in this cloud; list them with \`openstack network list --external\` and set naaw:externalNetwork to one (${cause.split("\n")[0]})`;
+}
+
 /** The message when Nova has no such flavor. */
 export function missingFlavorMessage(use: FlavorUse, cause: string): string {
   const what = use.key === "naaw:openstackFlavors" ? "the plan picked it from naaw:openstackFlavors" : "naaw:masterFlavor names it";
