@@ -67,8 +67,9 @@ export class ComponentCatalog extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    // Named after the image, which no component may be named (above), so no child name can clash.
     this.builtins = new BuiltinsImage(
-      `${name}-builtins`,
+      `${name}-${BUILTINS_IMAGE_NAME}`,
       { contextDir: path.join(contextRoot, BUILTINS_IMAGE_NAME), registry: args.registry, platform: args.platform },
       { parent: this },
     );

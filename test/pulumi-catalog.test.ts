@@ -57,7 +57,8 @@ describe("Pulumi program: component images (mocks)", function () {
     assert.strictEqual(dockerImages.length, names.length + 1);
     for (const image of dockerImages) {
       const component = path.basename(image.inputs.build.context);
-      assert.strictEqual(image.name, component === BUILTINS_IMAGE_NAME ? "catalog-builtins-image" : `catalog-${component}-image`);
+      // catalog-<component>-image, and catalog-naaw-builtins-image for the built-ins.
+      assert.strictEqual(image.name, `catalog-${component}-image`);
       assert.strictEqual(image.inputs.skipPush, false);
       // The password makes the whole registry block a secret in the state.
       const registry = unwrapInput(image.inputs.registry);
@@ -106,7 +107,7 @@ describe("Pulumi program: component images (mocks)", function () {
       assert.strictEqual(registry.value.password, "s3cret");
       assert.ok(!fs.readFileSync(path.join(dir.dir, "ctx", "only", "Dockerfile"), "utf8").includes("s3cret"));
       await settled(recorded);
-      const builtins = unwrapInput(recorded.find((r) => r.name === "secret-builtins-image")!.inputs.registry);
+      const builtins = unwrapInput(recorded.find((r) => r.name === "secret-naaw-builtins-image")!.inputs.registry);
       assert.deepStrictEqual([builtins.secret, builtins.value.password], [true, "s3cret"]);
       assert.ok(!fs.readFileSync(path.join(dir.dir, "ctx", "naaw-builtins", "package.json"), "utf8").includes("s3cret"));
     } finally {
@@ -132,7 +133,7 @@ describe("Pulumi program: component images (mocks)", function () {
       // The built-ins image too: built, not pushed, named without a registry.
       assert.match(await valueOf(catalog.builtinsImage), /^naaw-builtins:[0-9a-f]{64}$/);
       await settled(recorded);
-      const builtins = recorded.find((r) => r.name === "local-builtins-image")!;
+      const builtins = recorded.find((r) => r.name === "local-naaw-builtins-image")!;
       assert.strictEqual(builtins.inputs.skipPush, true);
       assert.strictEqual(builtins.inputs.registry, undefined);
       assert.strictEqual(builtins.inputs.build.context, path.join(dir.dir, "ctx", "naaw-builtins"));
