@@ -12,6 +12,7 @@ import { decodeFloat32GeoTiff } from "../src/lidar/geotiff";
 import { readLasHeader } from "../src/lidar/lasHeader";
 import { LocalRunError, LocalRunInputs, localRunInputs, LocalRunOutputs } from "../src/local/localRun";
 import { localRunResource } from "../src/local/localRunResource";
+import { projectProvider } from "../components/projectProvider";
 import { callHost, secretLookingValues } from "./fixtures/provider/callHost";
 import { ROOT } from "./helpers/demo";
 import { tempDir } from "./helpers/notebooks";
@@ -69,7 +70,8 @@ describe("LocalRun: the local target's dynamic resource", function () {
     it("create runs the demo for real in a plain Node process: its rasters exist and are GeoTIFFs", async () => {
       const started = Date.now();
       const { __provider: text, ...inputs } = registered.inputs;
-      // The engine hands create every property, the serialized provider among them.
+      // The engine hands create every property, the serialized provider among them. The host runs in
+      // another directory (callHost's cwd): the relative input is read from the run's workdir.
       const answer = callHost(text, "create", [registered.inputs], scratch.dir);
       assert.equal(answer.status, 0, answer.stderr);
       console.log(`      create in the host: ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -137,20 +139,27 @@ describe("LocalRun: the local target's dynamic resource", function () {
         inputs({ params: { input: SMALL_INPUT, tile_size: 250 } }).identity,
         inputs({ outDir: path.join(scratch.dir, "elsewhere") }).identity,
       ];
-      // The same workflow with one more line, and the notebook with one component cell edited.
+      // The workflow copied elsewhere is the same run (its components' notebook named as before); with one more line it is not.
       const project = path.join(scratch.dir, "project");
       fs.mkdirSync(path.join(project, "workflows"), { recursive: true });
       fs.mkdirSync(path.join(project, "notebooks"), { recursive: true });
-      fs.writeFileSync(path.join(project, "workflows", "lidar.yaml"), fs.readFileSync(WORKFLOW, "utf8") + "# a comment\n");
-      fs.copyFileSync(path.join(ROOT, "notebooks", "lidar.ipynb"), path.join(project, "notebooks", "lidar.ipynb"));
-      others.push(inputs({ workflow: path.join(project, "workflows", "lidar.yaml") }).identity);
+      const copied = path.join(project, "workflows", "lidar.yaml");
+      fs.copyFileSync(WORKFLOW, copied);
+      assert.equal(inputs({ workflow: copied, notebooks: path.join(ROOT, "notebooks") }).identity, first);
+      fs.appendFileSync(copied, "# a comment\n");
+      others.push(inputs({ workflow: copied, notebooks: path.join(ROOT, "notebooks") }).identity);
+      // One notebook file, before and after one component cell is edited (a component's hash also
+      // covers where its notebook is, so both are at the same place).
+      const notebookFile = path.join(project, "notebooks", "lidar.ipynb");
       const notebook = JSON.parse(fs.readFileSync(path.join(ROOT, "notebooks", "lidar.ipynb"), "utf8"));
+      fs.writeFileSync(notebookFile, JSON.stringify(notebook));
+      const unedited = inputs({ notebooks: path.dirname(notebookFile) }).identity;
       const cell = notebook.cells.find((c: { metadata?: { tags?: string[] } }) => c.metadata?.tags?.includes("component:features"));
       cell.source = [...[cell.source].flat(), "\ncell_count_check = n_cells\n"];
-      const edited = path.join(scratch.dir, "edited-notebooks");
-      fs.mkdirSync(edited);
-      fs.writeFileSync(path.join(edited, "lidar.ipynb"), JSON.stringify(notebook));
-      others.push(inputs({ notebooks: edited }).identity);
+      fs.writeFileSync(notebookFile, JSON.stringify(notebook));
+      const edited = inputs({ notebooks: path.dirname(notebookFile) }).identity;
+      assert.notEqual(edited, unedited, "an edited component cell gives a new identity");
+      others.push(edited);
       assert.equal(new Set([first, ...others]).size, 1 + others.length, "each change gives a new identity");
     });
   });
@@ -187,13 +196,18 @@ describe("LocalRun: the local target's dynamic resource", function () {
       const bad = path.join(scratch.dir, "not-a-las.las");
       fs.writeFileSync(bad, "this is not a LAS file\n");
       const inputs = localRunInputs({ workflow: WORKFLOW, params: { input: bad }, outDir: path.join(scratch.dir, "failed-out"), cacheDir, workdir: ROOT, workers: 1 });
-      await assert.rejects(localRunResource.create(inputs), (error: Error) => {
-        assert.ok(error instanceof LocalRunError);
-        assert.match(error.message, /^naaw: workflows\/lidar\.yaml: step 'split' \(builtin\/split\)/);
-        assert.match(error.message, /not-a-las\.las/);
-        assert.doesNotMatch(error.message, /\n\s+at /);
-        return true;
-      });
+      // In process: the error's type; through the serialized provider in the host: the message the engine shows.
+      await assert.rejects(localRunResource.create(inputs), LocalRunError);
+      const provider = projectProvider(path.join(ROOT, "src", "local", "localRunResource.ts"), "localRunResource");
+      const text = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+      const answer = callHost(text, "create", [inputs], scratch.dir);
+      assert.equal(answer.status, 3, answer.stderr);
+      const message = answer.error!;
+      console.log(`      ${message}`);
+      assert.match(message, /^naaw: workflows\/lidar\.yaml: step 'split' \(builtin\/split\)/);
+      assert.match(message, /not-a-las\.las/);
+      assert.doesNotMatch(message, /\n\s+at /);
+      assert.ok(!fs.existsSync(path.join(scratch.dir, "failed-out", "report.html")), "a failed run writes no report");
     });
   });
 });
