@@ -4,6 +4,9 @@ import * as path from "path";
 import { writeBuildContext } from "../containerize/context";
 import { PYTHON_PACKAGES_DIR, pythonExecutable } from "../python/interpreter";
 import { unwritableDirectory } from "../local/builtinSteps";
+import { PlanInputError } from "../plan/request";
+import { renderScheduledArgoYaml } from "../schedule/render";
+import { SchedulingPolicyError } from "../schedule/policy";
 import { DEFAULT_REGISTRY, RENDER_TARGETS, RenderOptions, RenderTarget, renderingFileName, renderWorkflow } from "../workflow/render";
 import { WorkflowGraph } from "../workflow/validate";
 import { runAction, UsageError } from "./output";
@@ -17,6 +20,19 @@ interface RenderCliOptions {
   readonly registry: string;
   readonly contexts: string;
   readonly notebooks?: string;
+  readonly schedule?: string;
+  readonly stack?: string;
+}
+
+/** argo --schedule / --stack: the rendering placed by a scheduling policy (src/schedule/). */
+function scheduledRendering(graph: WorkflowGraph, options: RenderCliOptions) {
+  if (options.to !== "argo") throw new UsageError(`--schedule and --stack place Argo pods; they do not apply to --to ${options.to}`);
+  try {
+    return renderScheduledArgoYaml(graph, { registry: options.registry, template: options.template, policy: options.schedule, stack: options.stack });
+  } catch (error) {
+    if (error instanceof SchedulingPolicyError || error instanceof PlanInputError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /**
@@ -80,10 +96,13 @@ export function renderCommand(): Command {
     .option("--registry <prefix>", "image prefix of the components", DEFAULT_REGISTRY)
     .option("--contexts <dir>", "cwl --no-docker: where the components' build contexts are written", path.join(".naaw", "contexts"))
     .option("--notebooks <dir>", "where `uses: <notebook>/<component>` finds <notebook>.ipynb (default: notebooks/ beside workflows/)")
+    .option("--schedule <policy>", "argo: place the pods with a scheduling policy: default, budget, spot, or a TypeScript module's path (docs/scheduling.md)")
+    .option("--stack <name>", "argo: schedule for stacks/Pulumi.<name>.yaml: its plan and its cluster's node selector and tolerations (implies --schedule default)")
     .addHelpText(
       "after",
       "\nExamples:\n  npx naaw render workflows/lidar.yaml --to argo --out lidar.argo.yaml && argo submit lidar.argo.yaml\n" +
         "  npx naaw render workflows/lidar.yaml --to cwl --no-docker --out lidar.cwl && cwltool --no-container lidar.cwl\n" +
+        "  npx naaw render workflows/lidar.yaml --to argo --schedule budget --stack ahn3\n" +
         "  npx naaw render workflows/lidar.yaml --to mermaid",
     )
     .action((workflow: string, options: RenderCliOptions) =>
@@ -92,7 +111,8 @@ export function renderCommand(): Command {
         if (!graph) return;
         // Before anything is rendered or written (--no-docker writes build contexts).
         const outFile = options.out !== undefined ? renderOutFile(options.out, workflow, options.to) : undefined;
-        const rendering = renderWorkflow(graph, options.to, {
+        const scheduled = options.schedule !== undefined || options.stack !== undefined;
+        const rendering = scheduled ? scheduledRendering(graph, options) : renderWorkflow(graph, options.to, {
           registry: options.registry,
           template: options.template,
           ...(options.to === "cwl" && !options.docker ? { noDocker: localRuntime(graph, options.contexts) } : {}),
