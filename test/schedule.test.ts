@@ -23,6 +23,7 @@ import {
   SPOT_TOLERATIONS,
   spotPolicy,
   stepsByTemplate,
+  withNodeLossRetries,
   withoutSchedulingFields,
   workflowSpec,
 } from "../src/schedule";
@@ -347,6 +348,20 @@ describe("scheduling policies", function () {
       assertOnlySchedulingChanged(result);
       assert.deepEqual(validators.workflow(result), []);
     });
+
+    it("a template's own OnError or OnFailure retries keep their meaning; OnTransientError is left as it is", function () {
+      const onError = withNodeLossRetries({ limit: "5", retryPolicy: "OnError", expression: "" });
+      assert.equal(onError.limit, "5");
+      assert.equal(retryDecision(onError, ENDINGS.podDeleted, 4), true);
+      assert.equal(retryDecision(onError, ENDINGS.crash, 0), false);
+      const onFailure = withNodeLossRetries({ limit: "1", retryPolicy: "OnFailure", expression: "lastRetry.exitCode == '1'" });
+      assert.equal(retryDecision(onFailure, ENDINGS.crash, 0), true);
+      assert.equal(retryDecision(onFailure, ENDINGS.crash, 1), false);
+      assert.equal(retryDecision(onFailure, ENDINGS.badInput, 0), false);
+      assert.equal(retryDecision(onFailure, ENDINGS.nodeShutdown, 2), true);
+      const transient = { limit: "2", retryPolicy: "OnTransientError", expression: "" };
+      assert.deepEqual(withNodeLossRetries(transient), transient);
+    });
   });
 
   it("policies compose: spot after budget keeps the requests and the parallelism, a WorkflowTemplate passes its schema", function () {
@@ -357,7 +372,7 @@ describe("scheduling policies", function () {
     assert.equal(workflowSpec(both).parallelism, ahn3.chosen!.parallelism);
     assert.match(template(both, "lidar-features").container.resources!.requests!.cpu!, /^\d+m$/);
     assert.ok(template(both, "lidar-features").retryStrategy);
-    assert.equal(both.metadata.annotations![POLICY_ANNOTATION], "spot");
+    assert.equal(both.metadata.annotations![POLICY_ANNOTATION], "budget,spot");
     assert.deepEqual(validators.workflowTemplate(both), []);
   });
 });

@@ -107,7 +107,8 @@ function isManifest(value: unknown): value is ArgoDocument {
  * facts already applied (so `manifest` is never changed); the answer is refused, naming the policy
  * and the first field, if it changed anything that is not a scheduling field (src/schedule/fields.ts),
  * gave a value Argo would refuse, or dropped the cluster's nodeSelector or tolerations from a pod.
- * The result carries the policy's name in the workflow annotation `naaw.dev/scheduling-policy`.
+ * The result carries the policy's name in the workflow annotation `naaw.dev/scheduling-policy`
+ * (after the names of policies applied before it).
  */
 export function applyPolicy(policy: SchedulingPolicy, manifest: ArgoDocument, context: SchedulingContext): ArgoDocument {
   const name = policy.name;
@@ -131,6 +132,9 @@ export function applyPolicy(policy: SchedulingPolicy, manifest: ArgoDocument, co
   }
   const problems = [...valueProblems(result), ...clusterFactProblems(result, context.cluster)];
   if (problems.length > 0) throw new SchedulingPolicyError(`scheduling policy '${name}':\n  ${problems.join("\n  ")}`);
-  result.metadata = { ...result.metadata, annotations: { ...result.metadata.annotations, [POLICY_ANNOTATION]: name } };
+  // Policies applied one after another are all named, in order (`budget,spot`).
+  const earlier = result.metadata.annotations?.[POLICY_ANNOTATION];
+  const names = earlier ? `${earlier},${name}` : name;
+  result.metadata = { ...result.metadata, annotations: { ...result.metadata.annotations, [POLICY_ANNOTATION]: names } };
   return result;
 }

@@ -66,6 +66,8 @@ export function withNodeLossRetries(existing: ArgoRetryStrategy | undefined): Ar
   const condition = policyCondition(existing.retryPolicy ?? "OnFailure");
   if (condition === undefined) return existing;
   const own = existing.expression ? (condition === "true" ? `(${existing.expression})` : `${condition} && (${existing.expression})`) : condition;
+  // No limit: Argo retries without end, for its own failures and so for node loss too.
+  if (existing.limit === undefined) return { ...existing, retryPolicy: "Always", expression: `(${own}) || (${NODE_LOSS_EXPRESSION})` };
   const ownLimit = Number(existing.limit);
   return {
     ...existing,
