@@ -16,7 +16,8 @@ import { projectProvider } from "../components/projectProvider";
 import { callHost, secretLookingValues } from "./fixtures/provider/callHost";
 import { ROOT } from "./helpers/demo";
 import { tempDir } from "./helpers/notebooks";
-import { installRecordingMocks, RecordedResource, settled } from "./helpers/pulumiMocks";
+import { installRecordingMocks, RecordedResource, settled, valueOf } from "./helpers/pulumiMocks";
+import type { LocalRun } from "../components/LocalRun";
 import { servicesUnder } from "./helpers/runnerProject";
 
 const WORKFLOW = path.join(ROOT, "workflows", "lidar.yaml");
@@ -41,14 +42,25 @@ describe("LocalRun: the local target's dynamic resource", function () {
     let recorded: RecordedResource[];
     let registered: RecordedResource;
     let outs: LocalRunOutputs;
+    let run: LocalRun;
     const out = (): string => path.join(scratch.dir, "out");
 
     before(async () => {
       recorded = [];
-      installRecordingMocks(recorded);
+      // The state the provider would report: what create returns (here a stand-in, to see the outputs wired).
+      installRecordingMocks(recorded, (args) => ({ ...args.inputs, rasters: { point_density: "/o/point_density.tif" }, report: "/o/report.html", succeededSteps: 3, cachedSteps: 1 }));
       const { LocalRun } = await import("../components/LocalRun");
-      new LocalRun("demo", { workflow: WORKFLOW, params: { input: SMALL_INPUT }, outDir: out(), cacheDir, workers: 2, workdir: ROOT });
+      run = new LocalRun("demo", { workflow: WORKFLOW, params: { input: SMALL_INPUT }, outDir: out(), cacheDir, workers: 2, workdir: ROOT });
       await settled(recorded);
+      registered = recorded[0]!;
+    });
+
+    it("exposes the run's state as outputs: rasters, report, out directory, identity, step counts", async () => {
+      assert.deepEqual(await valueOf(run.rasters), { point_density: "/o/point_density.tif" });
+      assert.equal(await valueOf(run.report), "/o/report.html");
+      assert.equal(await valueOf(run.outDir), out());
+      assert.match(await valueOf(run.identity), /^[0-9a-f]{64}$/);
+      assert.deepEqual([await valueOf(run.succeededSteps), await valueOf(run.cachedSteps)], [3, 1]);
     });
 
     it("registers one dynamic resource with the run's inputs and a serialized provider", () => {
@@ -56,7 +68,6 @@ describe("LocalRun: the local target's dynamic resource", function () {
         recorded.map((r) => [r.type, r.name, r.custom]),
         [["pulumi-nodejs:dynamic:LocalRun", "demo", true]],
       );
-      registered = recorded[0]!;
       const { __provider: provider, identity, ...inputs } = registered.inputs;
       assert.deepEqual(inputs, { workflow: WORKFLOW, params: { input: SMALL_INPUT }, outDir: out(), workdir: ROOT, cacheDir, useCache: true, workers: 2 });
       assert.match(identity, /^[0-9a-f]{64}$/);
