@@ -352,9 +352,9 @@ describe("argo submit and watch", function () {
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    function naaw(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    function naaw(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
       return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [NAAW, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUBECONFIG: path.join(dir, "absent") } });
+        const child = spawn(process.execPath, [NAAW, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUBECONFIG: path.join(dir, "absent"), ...env } });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -372,7 +372,7 @@ describe("argo submit and watch", function () {
 
     it("renders workflows/lidar.yaml, submits it and exits 0 when the run succeeds", async () => {
       const api = await start({ progression: [pending(), running([SPLIT_DONE]), succeeded([SPLIT_DONE])] });
-      const result = await naaw(["submit", "workflows/lidar.yaml", "--kubeconfig", await kubeconfigFile(api), "--namespace", "argo", "--set", "tile_size=250", "--poll-interval", "0.01"]);
+      const result = await naaw(["submit", "workflows/lidar.yaml", "--kubeconfig", await kubeconfigFile(api), "--namespace", "argo", "--set", "tile_size=250", "--service-account", "naaw-workflow", "--poll-interval", "0.01"]);
       assert.equal(result.code, 0, result.stderr);
       const [name] = api.names();
       assert.match(result.stderr, new RegExp(`submitted ${name} to namespace argo`));
@@ -383,9 +383,10 @@ describe("argo submit and watch", function () {
       const parameters = ((created.spec as Record<string, unknown>).arguments as { parameters: { name: string; value: string }[] }).parameters;
       assert.equal(parameters.find((p) => p.name === "tile_size")?.value, "250");
       assert.equal(((created.metadata as Record<string, unknown>).labels as Record<string, string>)["naaw.dev/workflow"], "lidar");
+      assert.equal((created.spec as Record<string, unknown>).serviceAccountName, "naaw-workflow");
       assert.ok(!result.stderr.includes(api.token) && !result.stdout.includes(api.token));
 
-      const again = await naaw(["submit", "workflows/lidar.yaml", "--kubeconfig", await kubeconfigFile(api), "--namespace", "argo", "--set", "tile_size=250", "--poll-interval", "0.01"]);
+      const again = await naaw(["submit", "workflows/lidar.yaml", "--kubeconfig", await kubeconfigFile(api), "--namespace", "argo", "--set", "tile_size=250", "--service-account", "naaw-workflow", "--poll-interval", "0.01"]);
       assert.equal(again.code, 0, again.stderr);
       assert.equal(api.count("POST"), 1, "the same workflow and params again: reattached, not resubmitted");
       assert.match(again.stderr, /is an earlier run of the same workflow and params/);
@@ -398,6 +399,26 @@ describe("argo submit and watch", function () {
       assert.ok(result.stderr.includes(`step features, tile tile_0_1: ${COMPONENT_ERROR}`), result.stderr);
       assert.match(result.stderr, /logs: `argo -n argo logs lidar-/);
       assert.ok(!result.stderr.includes(api.token));
+    });
+
+    it("--stack reads the stack's kubeconfig and workflow namespace outputs through the pulumi CLI, and says what to do without it", async () => {
+      const api = await start({ progression: [pending(), succeeded([SPLIT_DONE])] });
+      // A stand-in for the Pulumi CLI that answers only the exact command naaw must run.
+      const bin = path.join(dir, "fake-pulumi-bin");
+      fs.mkdirSync(bin, { recursive: true });
+      const outputs = path.join(dir, "outputs.json");
+      fs.writeFileSync(outputs, JSON.stringify({ kubeconfig: api.kubeconfig(), workflowNamespace: "argo", artifactBucket: "b" }));
+      fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\n[ "$*" = "stack output --json --show-secrets --stack kind" ] || { echo "unexpected: $*" >&2; exit 9; }\ncat '${outputs}'\n`, { mode: 0o755 });
+      const result = await naaw(["submit", "workflows/lidar.yaml", "--stack", "kind", "--poll-interval", "0.01"], { PATH: `${bin}${path.delimiter}${process.env.PATH}` });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /submitted lidar-[0-9a-f]{5} to namespace argo/);
+      assert.equal(api.count("POST"), 1);
+
+      const empty = path.join(dir, "empty-bin");
+      fs.mkdirSync(empty, { recursive: true });
+      const noPulumi = await naaw(["submit", "workflows/lidar.yaml", "--stack", "kind"], { PATH: empty });
+      assert.equal(noPulumi.code, 2, noPulumi.stderr);
+      assert.match(noPulumi.stderr, /Pulumi CLI, which is not on PATH.*pulumi stack output kubeconfig --show-secrets --stack kind > kubeconfig\.yaml/);
     });
 
     it("exits 2 on bad input (an unknown param, a missing kubeconfig, a missing context) and 3 when the cluster cannot be reached", async () => {

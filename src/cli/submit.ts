@@ -28,6 +28,7 @@ interface SubmitCliOptions {
   readonly stack?: string;
   readonly set: string[];
   readonly registry: string;
+  readonly serviceAccount?: string;
   readonly wait: boolean;
   readonly rerun?: boolean;
   readonly notebooks?: string;
@@ -140,7 +141,7 @@ async function submit(workflow: string, options: SubmitCliOptions): Promise<void
     return;
   }
   const parameters = argoParameters(graph, options.set, workflow);
-  const rendering = renderArgo(graph, { registry: options.registry });
+  const rendering = renderArgo(graph, { registry: options.registry, ...(options.serviceAccount ? { serviceAccountName: options.serviceAccount } : {}) });
   if (rendering.problems.length > 0) throw new UsageError(`cannot render ${workflow} for Argo:\n${rendering.problems.join("\n")}`, EXIT_BAD_INPUT);
   const document = structuredClone(rendering.document);
   const declared = ((document.spec.arguments as { parameters?: ArgoParameter[] } | undefined)?.parameters ?? []) as ArgoParameter[];
@@ -200,6 +201,7 @@ export function submitCommand(): Command {
     .option("--stack <name>", "take the kubeconfig from this Pulumi stack's `kubeconfig` output (needs the pulumi CLI)")
     .option("--set <name=value>", "a workflow param (repeatable); values other than str are read as YAML: 10, 2.5, [1, 3]", (v: string, all: string[]) => [...all, v], [])
     .option("--registry <prefix>", "image prefix of the components (as `naaw render` and `naaw build` use it)", DEFAULT_REGISTRY)
+    .option("--service-account <name>", "the service account the workflow's pods run as (default: the namespace's default)")
     .option("--no-wait", "return once the Workflow is created")
     .option("--rerun", "start a new run even when the same workflow and params already ran (or run) there")
     .option("--poll-interval <seconds>", "time between two looks at the Workflow", seconds("--poll-interval", 60), 5)
