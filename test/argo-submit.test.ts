@@ -22,6 +22,7 @@ import {
   workflowFromTemplate,
 } from "../src/argo/run";
 import { makeRedactor } from "../src/argo/kubeClient";
+import { formatFailedStep } from "../src/argo/outcome";
 import { componentMessage, workflowState } from "../src/argo/status";
 import { argoValidators } from "./helpers/argoSchema";
 import { failed, FakeKubeApi, lidarNodes, pending, PodSpec, running, succeeded } from "./helpers/fakeKubeApi";
@@ -228,6 +229,33 @@ describe("argo submit and watch", function () {
       assert.match(error.message, /ended Failed: child 'lidar-x' failed/);
       assert.match(error.message, /^ {2}step merge: merge: no rasters under \/tmp\/naaw\/inputs\/rasters$/m);
       assert.match(error.message, /^ {2}step features, tile tile_0_1: component 'features' failed/m);
+    });
+
+    it("ends the watch when a pod cannot start for stuckTimeoutMs (Argo would wait for ever), at once for an invalid image name", async () => {
+      const pullBackOff: PodSpec = { step: "load", tile: "tile_0_0", phase: "Pending", message: 'ImagePullBackOff: Back-off pulling image "naaw/load:0b43d0"' };
+      const api = await start({ progression: [pending(), running([SPLIT_DONE, pullBackOff])] });
+      const stuck: string[] = [];
+      const error = await submitAndWatch({
+        kubeconfig: api.kubeconfig(),
+        namespace: "argo",
+        workflow: lidarWorkflow(),
+        identity: "stuck1",
+        wait: true,
+        onProgress: (p) => stuck.push(...p.newlyStuck.map(formatFailedStep)),
+        clock: fakeClock(),
+      }).catch((e: unknown) => e);
+      assert.ok(error instanceof RunFailedError, String(error));
+      // First seen at get 2; 300 s at one get every 5 s later: get 62.
+      assert.equal(api.gets(error.outcome.name), 62);
+      assert.deepEqual(stuck, ['step load, tile tile_0_0: cannot start: ImagePullBackOff: Back-off pulling image "naaw/load:0b43d0"'], "reported once, when first seen");
+      assert.match(error.message, /pods cannot start .* this watch gave them 300 s/);
+      assert.match(error.message, /^ {2}step load, tile tile_0_0: cannot start: ImagePullBackOff/m);
+
+      const invalid: PodSpec = { step: "load", tile: "tile_0_0", phase: "Pending", message: 'InvalidImageName: Failed to apply default image tag "naaw/Load:x"' };
+      const api2 = await start({ progression: [pending(), running([SPLIT_DONE, invalid])] });
+      const hopeless = await submitAndWatch({ kubeconfig: api2.kubeconfig(), namespace: "argo", workflow: lidarWorkflow(), identity: "stuck2", wait: true, clock: fakeClock() }).catch((e: unknown) => e);
+      assert.ok(hopeless instanceof RunFailedError, String(hopeless));
+      assert.equal(api2.gets(hopeless.outcome.name), 2, "an invalid image name ends the watch at the poll that shows it");
     });
 
     it("gives up with a clear error when the API goes away mid-run, after apiTimeoutMs of retries, without hanging", async () => {

@@ -44,10 +44,21 @@ export function logsHint(namespace: string, name: string): string {
   );
 }
 
-function failureMessage(outcome: RunOutcome, context: { readonly identity: string; readonly nodesOffloaded: boolean }): string {
+/** What the failure message needs besides the outcome. */
+export interface FailureContext {
+  readonly identity: string;
+  readonly nodesOffloaded: boolean;
+  /** Set when the run did not fail but its pods cannot start: how long they were given. */
+  readonly cannotStartFor?: string;
+}
+
+function failureMessage(outcome: RunOutcome, context: FailureContext): string {
   const { name, namespace } = outcome;
   const still = outcome.phase !== "Failed" && outcome.phase !== "Error";
-  const head = still
+  const head = context.cannotStartFor
+    ? `workflow ${name} (namespace ${namespace}): pods cannot start (an image that cannot be pulled: check the images' registry prefix and that they were pushed; or a missing secret); ` +
+      `Argo would wait on them for ever, this watch gave them ${context.cannotStartFor} (stop the run: \`argo -n ${namespace} stop ${name}\`)`
+    : still
     ? `workflow ${name} (namespace ${namespace}): a step failed; the workflow cannot succeed and is finishing the pods already running (stop it now: \`argo -n ${namespace} stop ${name}\`)`
     : `workflow ${name} (namespace ${namespace}) ended ${outcome.phase}${outcome.message ? `: ${outcome.message}` : ""}`;
   const lines = [head];
@@ -72,7 +83,7 @@ function failureMessage(outcome: RunOutcome, context: { readonly identity: strin
 export class RunFailedError extends Error {
   constructor(
     readonly outcome: RunOutcome,
-    context: { readonly identity: string; readonly nodesOffloaded: boolean },
+    context: FailureContext,
   ) {
     super(failureMessage(outcome, context));
     this.name = "RunFailedError";

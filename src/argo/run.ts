@@ -40,6 +40,8 @@ export interface RunProgress {
   readonly newlyFailed: readonly FailedStep[];
   /** Pod attempts failed since the last report that Argo will retry. */
   readonly newlyRetrying: readonly FailedStep[];
+  /** Pods newly seen unable to start (an image that cannot be pulled): Argo waits on them. */
+  readonly newlyStuck: readonly FailedStep[];
   /** The run existed before this submit (same identity). */
   readonly reused: boolean;
   /** Set when an API call just failed and will be retried: what went wrong. */
@@ -65,6 +67,11 @@ export interface RunRequest extends RunTarget {
    * can no longer succeed; our renderings never continue on failure). @default true
    */
   readonly failFast?: boolean;
+  /**
+   * How long a pod may stay unable to start (ImagePullBackOff, a missing secret) before the watch
+   * ends as failed: Argo itself waits on such a pod for ever. @default 300000
+   */
+  readonly stuckTimeoutMs?: number;
   /** False: always create a new run, even when one with this identity exists. @default true */
   readonly reuse?: boolean;
   /** For tests: the clock the polls and backoff use. */
@@ -73,6 +80,7 @@ export interface RunRequest extends RunTarget {
 
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
 export const DEFAULT_API_TIMEOUT_MS = 300_000;
+export const DEFAULT_STUCK_TIMEOUT_MS = 300_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** A poll interval past this could not report a failure within a minute. */
 const MAX_POLL_INTERVAL_MS = 60_000;
@@ -90,6 +98,7 @@ function checkRequest(req: RunRequest): void {
     ["pollIntervalMs", req.pollIntervalMs],
     ["apiTimeoutMs", req.apiTimeoutMs],
     ["requestTimeoutMs", req.requestTimeoutMs],
+    ["stuckTimeoutMs", req.stuckTimeoutMs],
   ] as const) {
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new RunRequestError(`${key} must be a positive number of milliseconds, got ${value}`);
   }
@@ -150,16 +159,32 @@ export async function submitAndWatch(req: RunRequest): Promise<RunOutcome> {
   let last: WorkflowState | undefined;
   const seenFailed = new Set<string>();
   const seenRetrying = new Set<string>();
+  const seenStuck = new Set<string>();
   const report = (state: WorkflowState, apiProblem?: string) => {
     if (!req.onProgress) return;
     const newlyFailed = state.failed.filter((f) => !seenFailed.has(f.node));
-    const newlyRetrying = state.retrying.filter((f) => !seenRetrying.has(`${f.node}`));
+    const newlyRetrying = state.retrying.filter((f) => !seenRetrying.has(f.node));
+    const newlyStuck = state.stuck.filter((f) => !seenStuck.has(`${f.node}:${f.reason}`));
     const phaseChanged = last === undefined || last.phase !== state.phase;
     const countsChanged = last === undefined || last.podsDone !== state.podsDone || last.podsTotal !== state.podsTotal;
     newlyFailed.forEach((f) => seenFailed.add(f.node));
     newlyRetrying.forEach((f) => seenRetrying.add(f.node));
-    if (phaseChanged || countsChanged || newlyFailed.length || newlyRetrying.length || apiProblem) {
-      req.onProgress({ name: state.name, namespace, phase: state.phase, phaseChanged, podsDone: state.podsDone, podsTotal: state.podsTotal, newlyFailed, newlyRetrying, reused, ...(apiProblem ? { apiProblem } : {}) });
+    newlyStuck.forEach((f) => seenStuck.add(`${f.node}:${f.reason}`));
+    if (phaseChanged || countsChanged || newlyFailed.length || newlyRetrying.length || newlyStuck.length || apiProblem) {
+      const strip = ({ step, tile, message, node }: FailedStep): FailedStep => ({ step, ...(tile !== undefined ? { tile } : {}), message, node });
+      req.onProgress({
+        name: state.name,
+        namespace,
+        phase: state.phase,
+        phaseChanged,
+        podsDone: state.podsDone,
+        podsTotal: state.podsTotal,
+        newlyFailed,
+        newlyRetrying,
+        newlyStuck: newlyStuck.map(strip),
+        reused,
+        ...(apiProblem ? { apiProblem } : {}),
+      });
     }
   };
   const policy = {
@@ -206,8 +231,20 @@ export async function submitAndWatch(req: RunRequest): Promise<RunOutcome> {
   last = state;
 
   const failFast = req.failFast !== false;
+  const stuckTimeoutMs = req.stuckTimeoutMs ?? DEFAULT_STUCK_TIMEOUT_MS;
+  // Since when each pod that cannot start has been seen so (by node id).
+  const stuckSince = new Map<string, number>();
+  const hopelessNow = (): FailedStep[] => {
+    const now = clock.now();
+    for (const id of [...stuckSince.keys()]) if (!state.stuck.some((s) => s.node === id)) stuckSince.delete(id);
+    for (const s of state.stuck) if (!stuckSince.has(s.node)) stuckSince.set(s.node, now);
+    return state.stuck
+      .filter((s) => s.hopeless || now - stuckSince.get(s.node)! >= stuckTimeoutMs)
+      .map(({ step, tile, message, node }) => ({ step, ...(tile !== undefined ? { tile } : {}), message, node }));
+  };
+  let cannotStart = hopelessNow();
   if (req.wait) {
-    while (!isFinished(state) && !(failFast && state.failed.length > 0)) {
+    while (!isFinished(state) && !(failFast && state.failed.length > 0) && cannotStart.length === 0) {
       await clock.sleep(pollIntervalMs);
       const current = name;
       object = await withRetry(() => client.get(current), policy).catch((error) => {
@@ -219,7 +256,14 @@ export async function submitAndWatch(req: RunRequest): Promise<RunOutcome> {
       state = workflowState(object, namespace);
       report(state);
       last = state;
+      cannotStart = hopelessNow();
     }
+  }
+  if (req.wait && state.failed.length === 0 && cannotStart.length > 0 && !isFinished(state)) {
+    throw new RunFailedError(
+      { ...outcomeOf(state, reused), failed: cannotStart },
+      { identity: req.identity, nodesOffloaded: false, cannotStartFor: secondsText(stuckTimeoutMs) },
+    );
   }
   const outcome = outcomeOf(state, reused);
   if (req.wait && (state.phase === "Failed" || state.phase === "Error" || (failFast && state.failed.length > 0))) {

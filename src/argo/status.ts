@@ -46,6 +46,20 @@ export interface FailedStep {
   readonly node: string;
 }
 
+/**
+ * Why a pending pod cannot start, as Argo copies the container's waiting reason into the node's
+ * message (`ImagePullBackOff: Back-off pulling image "…"`, operator.go getPendingReason).
+ */
+const STUCK_REASONS = /^(ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull|CreateContainerConfigError|CreateContainerError)\b/;
+/** Reasons that no wait can mend. */
+const HOPELESS_REASONS: ReadonlySet<string> = new Set(["InvalidImageName", "ErrImageNeverPull"]);
+
+/** A pod that cannot start: its step, tile and Argo's message, and whether waiting could help. */
+export interface StuckPod extends FailedStep {
+  readonly reason: string;
+  readonly hopeless: boolean;
+}
+
 /** What a Workflow object says about its run. */
 export interface WorkflowState {
   readonly name: string;
@@ -62,6 +76,8 @@ export interface WorkflowState {
   readonly failed: readonly FailedStep[];
   /** Pod attempts that failed but will be retried (a retryStrategy), by node id. */
   readonly retrying: readonly FailedStep[];
+  /** Pods that cannot start (an image that cannot be pulled, a missing secret): Argo waits on them, without end. */
+  readonly stuck: readonly StuckPod[];
   /** The nodes are not in the object (Argo offloaded them to its database): failed steps cannot be named from here. */
   readonly nodesOffloaded: boolean;
   readonly labels: Readonly<Record<string, string>>;
@@ -161,6 +177,18 @@ export function failedSteps(nodes: Record<string, ArgoNode>): { failed: FailedSt
   return { failed, retrying };
 }
 
+/** Pending pods whose message says they cannot start. */
+export function stuckPods(nodes: Record<string, ArgoNode>): StuckPod[] {
+  const stuck: StuckPod[] = [];
+  for (const node of Object.values(nodes)) {
+    if (node.type !== "Pod" || node.phase !== "Pending" || !node.message) continue;
+    const reason = STUCK_REASONS.exec(node.message)?.[1];
+    if (!reason) continue;
+    stuck.push({ ...stepOf(node, nodes), message: `cannot start: ${node.message.trim()}`, reason, hopeless: HOPELESS_REASONS.has(reason) });
+  }
+  return stuck.sort((a, b) => a.node.localeCompare(b.node));
+}
+
 /** The run as a Workflow object (from the API) describes it. */
 export function workflowState(workflow: unknown, namespace: string): WorkflowState {
   const object = record(workflow);
@@ -181,6 +209,7 @@ export function workflowState(workflow: unknown, namespace: string): WorkflowSta
     podsTotal: pods.length,
     failed,
     retrying,
+    stuck: nodes ? stuckPods(nodes) : [],
     nodesOffloaded: nodes === undefined && text(status.offloadNodeStatusVersion) !== undefined,
     labels,
     ...(text(metadata.creationTimestamp) ? { creationTimestamp: text(metadata.creationTimestamp) } : {}),

@@ -111,6 +111,7 @@ function progressPrinter(stream: NodeJS.WritableStream): { report: (p: RunProgre
       }
       lastCountText = counts;
       for (const f of p.newlyRetrying) stream.write(`${p.name}: attempt failed, Argo retries it: ${formatFailedStep(f)}\n`);
+      for (const f of p.newlyStuck) stream.write(`${p.name}: waiting: ${formatFailedStep(f)}\n`);
       for (const f of p.newlyFailed) stream.write(`${p.name}: failed: ${formatFailedStep(f)}\n`);
       if (p.apiProblem) stream.write(`${p.name}: ${p.apiProblem}\n`);
     },
