@@ -21,7 +21,7 @@ import {
   submitAndWatch,
   workflowFromTemplate,
 } from "../src/argo/run";
-import { makeRedactor } from "../src/argo/kubeClient";
+import { classifyError, makeRedactor } from "../src/argo/kubeClient";
 import { formatFailedStep } from "../src/argo/outcome";
 import { componentMessage, workflowState } from "../src/argo/status";
 import { argoValidators } from "./helpers/argoSchema";
@@ -362,6 +362,21 @@ describe("argo submit and watch", function () {
       assert.ok(badYaml instanceof RunRequestError, String(badYaml));
       messages.push(badYaml.message);
       for (const m of messages) assert.ok(!m.includes(api.token) && !m.includes("wrong-token-0123456789"), m);
+    });
+
+    it("retries what may pass (no connection, 5xx, 429) and not what cannot (an untrusted certificate, 403)", () => {
+      const where = { server: "https://k8s.example:6443", context: "prod", namespace: "argo", requestTimeoutMs: 30_000 };
+      const classify = (error: unknown) => classifyError(error, "get workflow w", where, (s) => s);
+      assert.equal(classify(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED", type: "system" })).transient, true);
+      assert.equal(classify(Object.assign(new Error("aborted"), { name: "AbortError" })).transient, true);
+      const tls = classify(Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT", type: "system" }));
+      assert.equal(tls.transient, false);
+      assert.match(tls.message, /TLS connection to https:\/\/k8s\.example:6443 failed \(DEPTH_ZERO_SELF_SIGNED_CERT\); check the cluster's certificate-authority-data/);
+      const status = (code: number) => classify(Object.assign(new Error("x"), { code, body: JSON.stringify({ kind: "Status", message: `status ${code}` }) }));
+      assert.equal(status(503).transient, true);
+      assert.equal(status(429).transient, true);
+      assert.equal(status(403).transient, false);
+      assert.match(status(403).message, /forbidden \(403\): status 403; the user of context 'prod' needs create, get, list and delete on workflows\.argoproj\.io in namespace 'argo'/);
     });
 
     it("redacts tokens that reach a message by other paths", () => {

@@ -60,6 +60,8 @@ const NETWORK_CODES = new Set([
   "UND_ERR_SOCKET",
   "ERR_STREAM_PREMATURE_CLOSE",
 ]);
+/** Node's TLS error codes (an untrusted or expired certificate, a wrong host name): permanent. */
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH/;
 /** HTTP statuses worth retrying: throttled, or the server (or a proxy in front of it) briefly unable. */
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -181,6 +183,13 @@ export function classifyError(error: unknown, action: string, where: { server: s
     return new KubeApiError(`${action}: no answer from ${where.server} within ${secondsText(where.requestTimeoutMs)}`, true);
   }
   const code = typeof e?.code === "string" ? e.code : undefined;
+  if (code && TLS_CODES.test(code)) {
+    // No retry mends a certificate the kubeconfig does not trust.
+    return new KubeApiError(
+      `${action}: the TLS connection to ${where.server} failed (${code}); check the cluster's certificate-authority-data in the kubeconfig (context '${where.context}')`,
+      false,
+    );
+  }
   if ((code && NETWORK_CODES.has(code)) || e?.type === "system") {
     return new KubeApiError(`${action}: cannot reach the API server at ${where.server} (${code ?? "network error"})`, true);
   }

@@ -107,10 +107,10 @@ function checkRequest(req: RunRequest): void {
   }
 }
 
-/** The manifest with the identity and submission labels added (a copy). */
-function labelled(workflow: Record<string, unknown>, labels: Record<string, string>): Record<string, unknown> {
-  const copy = structuredClone(workflow) as { metadata?: { labels?: Record<string, string> } } & Record<string, unknown>;
-  copy.metadata = { ...(copy.metadata ?? {}), labels: { ...(copy.metadata?.labels ?? {}), ...labels } };
+/** The manifest with the identity and submission labels added, in the target namespace (a copy). */
+function labelled(workflow: Record<string, unknown>, labels: Record<string, string>, namespace: string): Record<string, unknown> {
+  const copy = structuredClone(workflow) as { metadata?: { namespace?: string; labels?: Record<string, string> } } & Record<string, unknown>;
+  copy.metadata = { ...(copy.metadata ?? {}), namespace, labels: { ...(copy.metadata?.labels ?? {}), ...labels } };
   return copy;
 }
 
@@ -152,7 +152,7 @@ export async function submitAndWatch(req: RunRequest): Promise<RunOutcome> {
   const client = workflowsClient(req, { requestTimeoutMs: req.requestTimeoutMs ?? Math.min(DEFAULT_REQUEST_TIMEOUT_MS, apiTimeoutMs) });
   const namespace = client.namespace;
   const nonce = randomBytes(8).toString("hex");
-  const manifest = labelled(req.workflow, { [RUN_IDENTITY_LABEL]: req.identity, [SUBMISSION_LABEL]: nonce });
+  const manifest = labelled(req.workflow, { [RUN_IDENTITY_LABEL]: req.identity, [SUBMISSION_LABEL]: nonce }, namespace);
 
   let name: string | undefined;
   let reused = false;

@@ -175,6 +175,10 @@ async function submit(workflow: string, options: SubmitCliOptions): Promise<void
       apiTimeoutMs: options.apiTimeout * 1000,
     });
     if (!options.wait) {
+      if (outcome.phase === "Failed" || outcome.phase === "Error") {
+        // An earlier run with the same identity, already failed: not a success, even without waiting.
+        throw new RunFailedError(outcome, { identity, nodesOffloaded: false });
+      }
       process.stdout.write(
         `${outcome.name}: ${outcome.reused ? "already there" : "submitted"} (${outcome.phase}); watch it with \`argo -n ${namespace} watch ${outcome.name}\` or \`kubectl -n ${namespace} get workflow ${outcome.name} -w\`\n`,
       );

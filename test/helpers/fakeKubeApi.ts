@@ -219,6 +219,10 @@ export class FakeKubeApi {
         } catch {
           return this.send(res, 400, statusError(400, "BadRequest", "the request body is not JSON"));
         }
+        const given = (manifest.metadata as { namespace?: string } | undefined)?.namespace;
+        if (given !== undefined && given !== namespace) {
+          return this.send(res, 400, statusError(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request"));
+        }
         const object = this.materialize(manifest);
         const created = (object.metadata as { name: string }).name;
         this.workflows.set(created, { object, gets: 0, progression: this.options.progression ?? [pending(), running(), succeeded()] });
