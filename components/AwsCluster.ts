@@ -10,6 +10,7 @@ import {
   DISCOVERY_TAG_KEY,
   ec2NodeClassSpec,
   ecrLifecyclePolicy,
+  artifactReadPolicy,
   ecrRepositoryNames,
   kubeconfig as renderKubeconfig,
   lifecycleRules,
@@ -20,6 +21,7 @@ import {
   workflowScheduling,
 } from "../src/cluster/aws";
 import { ADDON_VERSIONS, KARPENTER_CHART_VERSION, KUBERNETES_VERSION } from "../src/cluster/awsVersions";
+import { BUS_NAMES } from "../src/bus/argoChart";
 import type { ArtifactStore, Cluster, WorkflowScheduling } from "./Cluster";
 
 // The pins (Kubernetes, add-ons, Karpenter chart) and where each was checked: src/cluster/awsVersions.ts.
@@ -49,6 +51,7 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
   public readonly artifacts: ArtifactStore;
   public readonly registryServer: pulumi.Output<string>;
   public readonly scheduling: WorkflowScheduling;
+  public readonly workflowNamespace: pulumi.Output<string>;
   public readonly clusterName: pulumi.Output<string>;
   public readonly plan: Plan;
 
@@ -291,9 +294,20 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
     new aws.iam.RolePolicy(`${name}-workflow-policy`, { role: podRole.id, policy: bucket.arn.apply((arn) => json(podRolePolicy(arn, inputArn))) }, parent);
     new aws.eks.PodIdentityAssociation(
       `${name}-workflow-identity`,
-      { clusterName: cluster.name, namespace: args.workflowNamespace ?? "naaw", serviceAccount: args.workflowServiceAccount ?? "naaw-workflow", roleArn: podRole.arn, tags },
+      { clusterName: cluster.name, namespace: args.workflowNamespace ?? "naaw", serviceAccount: args.workflowServiceAccount ?? BUS_NAMES.workflowServiceAccount, roleArn: podRole.arn, tags },
       parent,
     );
+
+    // The Argo server reads artifacts for its UI: a role of its own that can only read them.
+    const serverRole = new aws.iam.Role(`${name}-argo-server-role`, { assumeRolePolicy: json(assumeRolePolicy("pods.eks.amazonaws.com")), tags }, parent);
+    new aws.iam.RolePolicy(`${name}-argo-server-policy`, { role: serverRole.id, policy: bucket.arn.apply((arn) => json(artifactReadPolicy(arn))) }, parent);
+    new aws.eks.PodIdentityAssociation(
+      `${name}-argo-server-identity`,
+      { clusterName: cluster.name, namespace: BUS_NAMES.argoNamespace, serviceAccount: BUS_NAMES.serverServiceAccount, roleArn: serverRole.arn, tags },
+      parent,
+    );
+    // The workflows' namespace, named as the pod identity association above names it.
+    this.workflowNamespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.workflowNamespace ?? "naaw" } }, onCluster).metadata.name;
 
     this.artifacts = {
       bucket: bucket.bucket,

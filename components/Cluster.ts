@@ -39,9 +39,6 @@ export interface Cluster {
   /** Registry host (and path) that images are pushed to. @example "123456789012.dkr.ecr.eu-west-1.amazonaws.com/naaw" */
   readonly registryServer: pulumi.Output<string>;
   readonly scheduling: WorkflowScheduling;
-  /**
-   * The namespace workflow pods run in, when the cluster made it (it holds the artifact credentials);
-   * otherwise the workflow bus makes it.
-   */
-  readonly workflowNamespace?: pulumi.Output<string>;
+  /** The namespace workflow pods run in (it holds the artifact credentials, and the pod role is bound to it). */
+  readonly workflowNamespace: pulumi.Output<string>;
 }

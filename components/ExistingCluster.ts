@@ -22,7 +22,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
   public readonly registryServer: pulumi.Output<string>;
   public readonly scheduling: WorkflowScheduling;
   /** The namespace workflow pods run in. */
-  public readonly namespace: pulumi.Output<string>;
+  public readonly workflowNamespace: pulumi.Output<string>;
 
   constructor(name: string, args: ExistingClusterArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component itself is registered: bad config leaves no resource behind.
@@ -33,7 +33,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
     this.kubeconfig = pulumi.secret(settings.kubeconfig!);
     this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, context: settings.context }, { parent: this });
     const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: settings.namespace } }, { parent: this, provider: this.provider });
-    this.namespace = ns.metadata.name;
+    this.workflowNamespace = ns.metadata.name;
     const accessKey = pulumi.secret(settings.accessKey);
     const secretKey = pulumi.secret(settings.secretKey);
     const credentials = new k8s.core.v1.Secret(
@@ -52,7 +52,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
 
     this.registerOutputs({
       kubeconfig: this.kubeconfig,
-      namespace: this.namespace,
+      namespace: this.workflowNamespace,
       artifactBucket: this.artifacts.bucket,
       artifactEndpoint: this.artifacts.endpoint,
       artifactRegion: this.artifacts.region,

@@ -21,6 +21,8 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
   public readonly artifacts: ArtifactStore;
   public readonly registryServer: pulumi.Output<string>;
   public readonly scheduling: WorkflowScheduling;
+  /** The namespace workflow pods run in (it holds the artifact credentials). */
+  public readonly workflowNamespace: pulumi.Output<string>;
   /** The plan the cluster was sized from. */
   public readonly plan: Plan;
   public readonly nodeFlavor: string;
@@ -120,6 +122,7 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
 
     const k8sParent = { parent: this, provider: this.provider };
     const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: settings.namespace } }, k8sParent);
+    this.workflowNamespace = ns.metadata.name;
     const secret = new k8s.core.v1.Secret(
       `${name}-artifact-credentials`,
       { metadata: { namespace: ns.metadata.name, name: "naaw-artifact-credentials" }, type: "Opaque", stringData: { accessKey, secretKey } },

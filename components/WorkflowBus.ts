@@ -36,8 +36,7 @@ export class WorkflowBus extends pulumi.ComponentResource {
     const onCluster = { parent: this, provider: cluster.provider };
 
     const argoNamespace = new k8s.core.v1.Namespace(`${name}-argo`, { metadata: { name: BUS_NAMES.argoNamespace } }, onCluster);
-    this.namespace =
-      cluster.workflowNamespace ?? new k8s.core.v1.Namespace(`${name}-workflows`, { metadata: { name: "naaw" } }, onCluster).metadata.name;
+    this.namespace = cluster.workflowNamespace;
 
     const auth = cluster.artifacts.auth;
     this.values = pulumi

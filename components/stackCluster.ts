@@ -13,13 +13,6 @@ import { OpenStackCluster } from "./OpenStackCluster";
 export const CLUSTER_KINDS = ["aws", "openstack", "existing"] as const;
 export type ClusterKind = (typeof CLUSTER_KINDS)[number];
 
-/** `naaw:cluster` checked: one of the kinds, or undefined (build the images only, run locally). */
-export function clusterKind(value: string | undefined): ClusterKind | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (!(CLUSTER_KINDS as readonly string[]).includes(value)) throw new pulumi.RunError(`naaw:cluster must be one of ${CLUSTER_KINDS.join(", ")} (or unset to build the images only), got '${value}'`);
-  return value as ClusterKind;
-}
-
 /** The stack's `naaw:` config as the planner reads it: Pulumi keeps lists and objects as JSON text. */
 function naawConfig(): Record<string, unknown> {
   const values: Record<string, unknown> = {};
@@ -65,17 +58,17 @@ export function planTable(planned: WorkflowPlan): string {
 }
 
 /** The cluster of the stack's kind: AWS and OpenStack sized from the plan (images: one ECR repository each on AWS). */
-export function stackCluster(kind: ClusterKind, name: string, planned: WorkflowPlan | undefined, images: readonly string[]): Cluster {
+export function stackCluster(kind: ClusterKind, name: string, planned: WorkflowPlan | undefined, images: readonly string[], opts?: pulumi.ComponentResourceOptions): Cluster {
   const plan = (): WorkflowPlan["plan"] => {
     if (!planned) throw new pulumi.RunError(`naaw:cluster ${kind} is sized from the stack's plan, and there is none`);
     return planned.plan;
   };
   switch (kind) {
     case "aws":
-      return new AwsCluster(name, { plan: plan(), images });
+      return new AwsCluster(name, { plan: plan(), images }, opts);
     case "openstack":
-      return new OpenStackCluster(name, { plan: plan() });
+      return new OpenStackCluster(name, { plan: plan() }, opts);
     case "existing":
-      return new ExistingCluster(name);
+      return new ExistingCluster(name, {}, opts);
   }
 }

@@ -304,9 +304,9 @@ describe("AwsCluster: resources (mocks)", function () {
     assert.ok(byType("aws:eks/podIdentityAssociation:PodIdentityAssociation").some((r) => r.inputs.serviceAccount === "naaw-workflow"));
   });
 
-  it("GIVEN images WHEN registries are registered THEN one immutable, scanned repository per image plus builtins, each with a lifecycle policy", () => {
+  it("GIVEN images WHEN registries are registered THEN one immutable, scanned repository per image plus the built-ins, each with a lifecycle policy", () => {
     const repos = byType("aws:ecr/repository:Repository");
-    assert.deepStrictEqual(repos.map((r) => r.inputs.name).sort(), ["naaw/builtins", "naaw/lidar-split", "naaw/lidar-tile"]);
+    assert.deepStrictEqual(repos.map((r) => r.inputs.name).sort(), ["naaw/lidar-split", "naaw/lidar-tile", "naaw/naaw-builtins"]);
     assert.ok(repos.every((r) => r.inputs.imageTagMutability === "IMMUTABLE" && r.inputs.imageScanningConfiguration.scanOnPush === true));
     assert.strictEqual(byType("aws:ecr/lifecyclePolicy:LifecyclePolicy").length, 3);
   });

@@ -114,7 +114,7 @@ describe("ExistingCluster (mocks)", function () {
       assert.strictEqual(await isSecret(cluster.artifacts.auth.secretKey), true);
       assert.strictEqual(await valueOf(cluster.artifacts.auth.secretName), "naaw-artifact-credentials");
     }
-    await valueOf(cluster.namespace);
+    await valueOf(cluster.workflowNamespace);
 
     const byType = (t: string) => recorded.filter((r) => r.type === t);
     assert.strictEqual(byType("naaw:index:ExistingCluster").length, 1);

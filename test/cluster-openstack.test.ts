@@ -12,11 +12,11 @@ import { installRecordingMocks, isSecret, RecordedResource, settled, unwrapInput
 const REPO = path.resolve(__dirname, "..");
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: [{name: m, cluster: {server: 'https://203.0.113.10:6443'}}]\ncontexts: [{name: m, context: {cluster: m, user: m}}]\nusers: [{name: m, user: {token: t}}]\ncurrent-context: m\n";
 
-/** The committed OpenStack stack's plan (AHN3 on the configured flavors), as `naaw plan --stack ahn3-openstack` makes it. */
+/** The committed OpenStack stack's plan (AHN3 on the configured flavors), as `naaw plan --stack openstack-lidar` makes it. */
 function ahn3OpenStackPlan(): Plan {
   const workflow = path.join(REPO, "workflows", "lidar.yaml");
   const { graph } = compileWorkflow(workflow);
-  return planWorkflow(workflow, graph!, readStackSettings("ahn3-openstack", path.join(REPO, "stacks"))).plan;
+  return planWorkflow(workflow, graph!, readStackSettings("openstack-lidar", path.join(REPO, "stacks"))).plan;
 }
 
 const GOOD: Record<string, string> = {
@@ -113,7 +113,7 @@ describe("OpenStack cluster config and sizing (no Pulumi)", function () {
 describe("OpenStackCluster (mocks)", function () {
   this.timeout(120000);
 
-  it("GIVEN the ahn3-openstack plan WHEN built THEN Magnum gets the plan's flavor and nodes, the API is open only to the configured CIDRs, secrets stay secret", async () => {
+  it("GIVEN the openstack-lidar plan WHEN built THEN Magnum gets the plan's flavor and nodes, the API is open only to the configured CIDRs, secrets stay secret", async () => {
     const plan = ahn3OpenStackPlan();
     const { recorded, calls } = mockOpenStack(GOOD);
     const { OpenStackCluster } = await import("../components/OpenStackCluster");

@@ -54,21 +54,21 @@ describe("naaw plan (CLI)", function () {
   });
 
   it("prices the AHN3 stacks: AWS within budget and deadline; OpenStack sized for the deadline, a budget refused", () => {
-    const aws = naaw(["--stack", "ahn3"]);
+    const aws = naaw(["--stack", "aws-lidar"]);
     assert.equal(aws.status, 0, aws.stderr);
     assert.match(aws.stdout, /700\.00 G points/);
     assert.match(aws.stdout, /^Chosen: \d+ × \S+ \((spot|on demand)\), \d+ m tiles/m);
     assert.match(aws.stdout, /^INSTANCE +vCPUs +Mem\(GiB\) +SPOT +NODES +TILE\(m\) +HOURS +COST\(USD\) +CHOSEN$/m);
     for (const name of ["Workflow nodes", "System nodes", "EKS control plane", "NAT gateway", "NAT data", "S3 storage during the run", "S3 PUT", "S3 GET", "EBS gp3", "Data transfer out", "Total per run", "Total per month of storage"]) assert.ok(aws.stdout.includes(name), name);
 
-    const openstack = naaw(["--stack", "ahn3-openstack", "--json"]);
+    const openstack = naaw(["--stack", "openstack-lidar", "--json"]);
     assert.equal(openstack.status, 0, openstack.stderr);
     const json = JSON.parse(openstack.stdout);
     assert.equal(json.cloud, "openstack");
     assert.equal(json.cost.total, null);
     assert.ok(json.makespanHours <= 48);
     assert.ok(json.notes.some((n: string) => /budget cannot be checked/.test(n)));
-    assertOneLine(naaw(["--stack", "ahn3-openstack", "--budget", "100"]), 2, /naaw:openstackFlavors/);
+    assertOneLine(naaw(["--stack", "openstack-lidar", "--budget", "100"]), 2, /naaw:openstackFlavors/);
   });
 
   it("--calibrate runs the workflow here and writes the calibration beside it", function () {

@@ -114,8 +114,8 @@ describe("plan: the committed review rendering of a stack's plan", () => {
     const previous = process.cwd();
     process.chdir(ROOT);
     try {
-      const first = renderStackPlan("ahn3", graph, "workflows/lidar.yaml");
-      const second = renderStackPlan("ahn3", graph, "workflows/lidar.yaml");
+      const first = renderStackPlan("aws-lidar", graph, "workflows/lidar.yaml");
+      const second = renderStackPlan("aws-lidar", graph, "workflows/lidar.yaml");
       assert.equal(first.text, second.text);
       assert.equal(first.json, second.json);
       assert.match(first.text, /^Chosen: /m);
@@ -157,7 +157,7 @@ describe("plan: calibration and stack config", () => {
     assert.throws(() => settingsFromConfig({ openstackFlavors: [{ name: "m1", vcpus: 2.5, memoryGiB: 4 }] }, "s"), /naaw:openstackFlavors\[0\]\.vcpus must be a whole number/);
     const dev = readStackSettings("dev", path.join(ROOT, "stacks"));
     assert.ok(dev.budget !== undefined && dev.data !== undefined, "the dev stack states a budget and its data");
-    const ahn3 = readStackSettings("ahn3", path.join(ROOT, "stacks"));
+    const ahn3 = readStackSettings("aws-lidar", path.join(ROOT, "stacks"));
     assert.equal(ahn3.data, "700e9points");
     assert.throws(() => readStackSettings("nope", path.join(ROOT, "stacks")), /no stack 'nope'.*the stacks are .*dev/);
   });

@@ -1,4 +1,4 @@
-// The Pulumi program (index.ts) with `naaw:cluster` set, under mocks: the stack's plan sizes the
+// The Pulumi program (index.ts) with `naaw:target` aws or openstack, under mocks: the stack's plan sizes the
 // cluster through the same function as `naaw plan --stack`, and a plan over budget fails before any
 // resource exists.
 import * as assert from "assert";
@@ -13,7 +13,9 @@ const PROGRAM = path.join(REPO, "index.ts");
 /** Runs index.ts afresh (another test may have imported it) with this config, recording every resource. */
 async function runProgram(config: Record<string, string>, recorded: RecordedResource[]): Promise<Record<string, any>> {
   pulumi.runtime.setAllConfig(config, []);
-  installRecordingMocks(recorded, awsMockState);
+  installRecordingMocks(recorded, (args) => ({ ...awsMockState(args), ...(args.type === "aws:ecr/repository:Repository" ? { registryId: "123456789012" } : {}) }), (args) =>
+    args.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken" ? { userName: "AWS", password: "ecr-token", proxyEndpoint: "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com" } : undefined,
+  );
   delete require.cache[require.resolve(PROGRAM)];
   return import(PROGRAM);
 }
@@ -25,7 +27,7 @@ describe("Pulumi program: the stack's cluster, sized by its plan (mocks)", funct
     "naaw:notebooks": JSON.stringify([path.join(REPO, "notebooks", "lidar.ipynb")]),
     "naaw:buildDir": path.join(work.dir, "build"),
     "naaw:workflow": "workflows/lidar.yaml",
-    "naaw:cluster": "aws",
+    "naaw:target": "aws",
     "naaw:cloud": "aws",
     "naaw:region": "eu-west-1",
     "naaw:spot": "true",
@@ -39,7 +41,7 @@ describe("Pulumi program: the stack's cluster, sized by its plan (mocks)", funct
   before(() => (work = tempDir("naaw-pulumi-cluster-")));
   after(() => work.cleanup());
 
-  it("GIVEN naaw:cluster aws WHEN the program runs THEN the NodePool is the plan's and the kubeconfig a secret output", async () => {
+  it("GIVEN naaw:target aws WHEN the program runs THEN the NodePool is the plan's and the kubeconfig a secret output", async () => {
     const recorded: RecordedResource[] = [];
     const program = await runProgram(base(), recorded);
     const plan = program.plan as { instanceType: string; nodes: number; spot: boolean; totalCost: number };
@@ -84,7 +86,7 @@ describe("Pulumi program: the stack's cluster, sized by its plan (mocks)", funct
     const recorded: RecordedResource[] = [];
     const config = {
       ...base(),
-      "naaw:cluster": "openstack",
+      "naaw:target": "openstack",
       "naaw:cloud": "openstack",
       "naaw:openstackFlavors": JSON.stringify([{ name: "m1.tiny", vcpus: 1, memoryGiB: 0.0625 }]),
     };
@@ -94,9 +96,9 @@ describe("Pulumi program: the stack's cluster, sized by its plan (mocks)", funct
     assert.deepStrictEqual(recorded.filter((r) => /^(openstack:|naaw:index:OpenStackCluster)/.test(r.type)).map((r) => r.type), []);
   });
 
-  it("GIVEN an unknown naaw:cluster WHEN the program runs THEN the error names the key and the kinds", async () => {
+  it("GIVEN an unknown naaw:target WHEN the program runs THEN the error names the key and the targets", async () => {
     const recorded: RecordedResource[] = [];
-    await assert.rejects(runProgram({ ...base(), "naaw:cluster": "gcp" }, recorded), /naaw:cluster must be one of aws, openstack, existing/);
+    await assert.rejects(runProgram({ ...base(), "naaw:target": "gcp" }, recorded), /naaw:target must be one of local, kubernetes, aws, openstack; got 'gcp'/);
     assert.deepStrictEqual(recorded, []);
   });
 });

@@ -38,7 +38,7 @@ describe("workflows/rendered: the committed renderings are the real ones", () =>
     it("every stack of lidar.yaml has a fresh plan under workflows/rendered/ (else run npm run render and review the cost diff)", function () {
       const { graph } = compileWorkflow("workflows/lidar.yaml");
       const plans = committedPlans("workflows/lidar.yaml", graph!);
-      assert.deepStrictEqual([...plans.keys()], ["lidar.plan.ahn3.txt", "lidar.plan.ahn3-openstack.txt", "lidar.plan.dev.txt"]);
+      assert.deepStrictEqual([...plans.keys()], ["lidar.plan.aws-lidar.txt", "lidar.plan.dev.txt", "lidar.plan.openstack-lidar.txt"]);
       for (const [file, text] of plans) {
         const committed = path.join(REPO, "workflows", "rendered", file);
         assert.ok(fs.existsSync(committed), `workflows/rendered/${file} is missing: run npm run render`);

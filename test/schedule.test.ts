@@ -111,7 +111,7 @@ describe("scheduling policies", function () {
     assert.deepEqual(rendering.problems, []);
     rendered = rendering.document;
     validators = argoValidators(true);
-    ahn3 = planFor("ahn3", graph);
+    ahn3 = planFor("aws-lidar", graph);
     assert.ok(ahn3.chosen, `the ahn3 stack has no plan: ${ahn3.reason}`);
   });
 

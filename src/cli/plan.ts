@@ -105,7 +105,7 @@ export function planCommand(): Command {
     .option("--notebooks <dir>", "where `uses: <notebook>/<component>` finds <notebook>.ipynb (default: notebooks/ beside workflows/)")
     .addHelpText(
       "after",
-      "\nExamples:\n  npx naaw plan --calibrate\n  npx naaw plan --data data/lidar --budget 5\n  npx naaw plan --stack ahn3\n  npx naaw plan --data 700e9points --deadline 24 --objective cost --json\n  npx naaw plan --stack ahn3 --cloud openstack",
+      "\nExamples:\n  npx naaw plan --calibrate\n  npx naaw plan --data data/lidar --budget 5\n  npx naaw plan --stack aws-lidar\n  npx naaw plan --data 700e9points --deadline 24 --objective cost --json\n  npx naaw plan --stack aws-lidar --cloud openstack",
     )
     .action((workflowArg: string | undefined, options: PlanCommandOptions) =>
       runAction(async () => {

@@ -102,7 +102,7 @@ export function renderCommand(): Command {
       "after",
       "\nExamples:\n  npx naaw render workflows/lidar.yaml --to argo --out lidar.argo.yaml && argo submit lidar.argo.yaml\n" +
         "  npx naaw render workflows/lidar.yaml --to cwl --no-docker --out lidar.cwl && cwltool --no-container lidar.cwl\n" +
-        "  npx naaw render workflows/lidar.yaml --to argo --schedule budget --stack ahn3\n" +
+        "  npx naaw render workflows/lidar.yaml --to argo --schedule budget --stack aws-lidar\n" +
         "  npx naaw render workflows/lidar.yaml --to mermaid",
     )
     .action((workflow: string, options: RenderCliOptions) =>

@@ -1,3 +1,4 @@
+import { BUILTINS_IMAGE_NAME } from "../containerize/builtinsContext";
 /**
  * The AWS cluster's decisions, as pure functions: names, tags, the Karpenter NodePool from the plan,
  * the IAM and bucket policies, lifecycle rules and the config check. No Pulumi import: unit-tested alone.
@@ -208,6 +209,17 @@ export function workflowScheduling(s: AwsSettings) {
   };
 }
 
+/** The Argo server's policy: it shows artifacts and logs in the UI, so it reads the artifact bucket and nothing else. */
+export function artifactReadPolicy(artifactBucketArn: string): Record<string, unknown> {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ArtifactsList", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: [artifactBucketArn] },
+      { Sid: "ArtifactsRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${artifactBucketArn}/*`] },
+    ],
+  };
+}
+
 /** The workflow pod role's policy: the artifact bucket read/write, the input bucket read-only when given. */
 export function podRolePolicy(artifactBucketArn: string, inputBucketArn?: string): Record<string, unknown> {
   const statements: Record<string, unknown>[] = [
@@ -273,9 +285,9 @@ export function subnetCidrs(zoneCount: number): { private: string[]; public: str
   return { private: priv, public: pub };
 }
 
-/** ECR repository names: one per component plus `builtins`, lower case. */
+/** ECR repository names: one per component plus the built-ins' image, lower case. */
 export function ecrRepositoryNames(prefix: string, images: readonly string[]): string[] {
-  return [...new Set([...images, "builtins"])].map((i) => `${prefix}/${i}`.toLowerCase());
+  return [...new Set([...images, BUILTINS_IMAGE_NAME])].map((i) => `${prefix}/${i}`.toLowerCase());
 }
 
 /** Kubeconfig (YAML-compatible JSON) for the cluster, authenticating with `aws eks get-token`. */

@@ -72,6 +72,8 @@ export function committedPlans(workflow: string, graph: WorkflowGraph, stacksDir
   for (const stack of stacks) {
     const settings = readStackSettings(stack, stacksDir);
     if (path.normalize(settings.workflow ?? "") !== path.normalize(workflow)) continue;
+    // Only a stack that names a cloud is planned (local and existing-cluster stacks buy nothing).
+    if (settings.cloud === undefined) continue;
     plans.set(`${base}.plan.${stack}.txt`, renderStackPlan(stack, graph, workflow, stacksDir).text);
   }
   return plans;

@@ -338,7 +338,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/export:0b43d083c313919450a25baa5a9dd70d274d441ec2a85f2ed85b7d255004271d
+        dockerPull: naaw/export:d7ff6fcf10a3f4a5d9a46880c0b65f357146b2c4d4f2cea6d3be1d805e023753
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -410,7 +410,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:a4ebe112de483a1585a66766224ed1104b651269cdf20c7700574ca428de5850
+        dockerPull: naaw/features:08f5a515fae507320750fd039faa5b8131050ce588591bc0b5cc03d0a341dac4
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -477,7 +477,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/filter:1f841e248c8cad97713c9eb55dc3db1816911186e52e5ea15321c1be7c3d6244
+        dockerPull: naaw/filter:ac594455f6ab8d45abb6f275a904ee26febbe3e3fa27717f621da3e8d61cd408
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -564,7 +564,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/load:6d983a1bae8e5c831c1a5887301be74aa0453e85b4aa609aaf788a886ef2a91f
+        dockerPull: naaw/load:6b3ceb5c667b0234bde145a4dd250c7ae1ebb512db173c46b6ab8c433f2a1b13
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -625,7 +625,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/neighbors:b404fd1ad84e57702fb22b1a776ce32ca6260d593a3f1766c53f49af1c8b24f7
+        dockerPull: naaw/neighbors:6d34ea4720ccda28f5fe8674efe5d9d5c20d63d5d2e8f258f271e79f9868aaa2
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -685,7 +685,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/normalize:0228ef804a31576d5e32c6c5bcb4c9c6c6c5f5ea682dd1bf3ede71241c89efa2
+        dockerPull: naaw/normalize:081f0b893dfc6a605958bb364d5130e1802821c19dc7f08052995c1a3e1bb702
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
