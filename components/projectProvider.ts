@@ -35,14 +35,14 @@ export function projectProvider(moduleFile: string, exportName: string): pulumi.
 
   // Everything below is serialized: it may refer only to `file`, `exportName`, `register` and `implementation`.
   const implementation = (): any => {
-    let module: Record<string, any>;
+    let loadedModule: Record<string, any>;
     try {
       require(register);
-      module = require(file);
+      loadedModule = require(file);
     } catch (error) {
       throw new Error(`cannot load the resource implementation '${exportName}' from ${file}: ${(error as Error).message}`);
     }
-    const found = module[exportName];
+    const found = loadedModule[exportName];
     if (!found || typeof found.create !== "function") throw new Error(`${file} has no export '${exportName}' with a create method`);
     return found;
   };
