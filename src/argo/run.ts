@@ -251,6 +251,8 @@ export async function submitAndWatch(req: RunRequest): Promise<RunOutcome> {
         if (error instanceof KubeApiError && error.status === 404) {
           throw new KubeApiError(`workflow ${current} was deleted from namespace ${namespace} while being watched (by someone, or by its TTL)`, false, 404);
         }
+        // Refused mid-run (an expired token, a revoked role): the run itself is not affected.
+        if (error instanceof KubeApiError) throw new KubeApiError(`${error.message}; workflow ${current} goes on on the cluster: ${watchHint(namespace, current)}`, false, error.status);
         throw error;
       });
       state = workflowState(object, namespace);
