@@ -65,6 +65,9 @@ export const download = experiment.outputs.download;
 /** The cluster's kubeconfig (a secret), for `kubectl` and `argo`. */
 export const kubeconfig = experiment.outputs.kubeconfig;
 export const artifactBucket = experiment.outputs.artifactBucket;
+/** Where the workflows run and where Argo is (`naaw submit --stack` reads them). */
+export const workflowNamespace = experiment.outputs.workflowNamespace;
+export const argoNamespace = experiment.outputs.argoNamespace;
 /** Local target: the rasters' paths and the run report. */
 export const rasters = experiment.outputs.rasters;
 export const report = experiment.outputs.report;

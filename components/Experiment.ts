@@ -1,6 +1,7 @@
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { BUS_NAMES } from "../src/bus/argoChart";
 import { argoRunParameters, StackParamsError } from "../src/bus/runParameters";
 import { BUILTINS_IMAGE_NAME } from "../src/containerize/builtinsContext";
 import { loadCatalog } from "../src/containerize/catalog";
@@ -125,6 +126,8 @@ export class Experiment extends pulumi.ComponentResource {
       download: workflow.downloadCommand,
       kubeconfig: cluster.kubeconfig,
       artifactBucket: cluster.artifacts.bucket,
+      workflowNamespace: bus.namespace,
+      argoNamespace: BUS_NAMES.argoNamespace,
     };
     this.registerOutputs(this.outputs);
   }

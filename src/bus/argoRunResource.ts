@@ -71,7 +71,7 @@ function progressLine(p: RunProgress): string | undefined {
   if (p.phaseChanged) lines.push(`naaw: workflow ${p.name} ${p.phase}${p.reused ? " (started earlier, same identity)" : ""}, ${p.podsDone}/${p.podsTotal} pods done`);
   for (const f of p.newlyRetrying) lines.push(`naaw: retrying ${formatFailedStep(f)}`);
   for (const f of p.newlyFailed) lines.push(`naaw: failed ${formatFailedStep(f)}`);
-  if (p.apiProblem) lines.push(`naaw: the Kubernetes API did not answer (${p.apiProblem}); retrying`);
+  if (p.apiProblem) lines.push(`naaw: the Kubernetes API did not answer: ${p.apiProblem}`);
   return lines.length > 0 ? lines.join("\n") : undefined;
 }
 
