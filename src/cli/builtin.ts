@@ -10,6 +10,7 @@ import { WorkflowType } from "../workflow/spec";
 import { isList, valueFileExtension } from "../workflow/types";
 import { ParamValueError, resolveParams } from "../local/params";
 import { runAction, UsageError } from "./output";
+import { writeTerminationMessage } from "./terminationLog";
 
 interface BuiltinOptions {
   readonly outputs: string;
@@ -72,7 +73,7 @@ export function builtinCommand(): Command {
         "  npx naaw builtin merge --input rasters=a/raster.npy --input raster_infos=a/raster_info.json --param out=out --outputs /tmp/merge",
     )
     .action((name: string, options: BuiltinOptions) =>
-      runAction(async () => {
+      runAction(() => reportingTermination(async () => {
         const component = BUILTINS[`builtin/${name}`];
         const step = BUILTIN_STEPS[name];
         if (!component || !step) throw new UsageError(`no built-in '${name}'; the built-ins are ${Object.keys(BUILTIN_STEPS).join(", ")}`, 2);
@@ -112,6 +113,16 @@ export function builtinCommand(): Command {
           const json = value.kind === "list" ? value.items.map((item) => (item.kind === "file" ? path.basename(item.path).replace(/\.[^.]+$/, "") : null)) : value.kind === "value" ? value.value : value.path;
           writeJsonAtomic(path.join(options.outputs, `${output}.json`), json);
         }
-      }),
+      })),
     );
+}
+
+/** A built-in's error of bad input also goes to the container's termination message (Argo's node message). */
+async function reportingTermination(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof UsageError) writeTerminationMessage(`naaw: ${error.message}`);
+    throw error;
+  }
 }
