@@ -1,8 +1,11 @@
 /**
  * Single-band Float32 GeoTIFFs, north-up, NaN for no data: what `merge` writes and the report reads.
- * geotiff.js lays out the file and decodes it; this module says what goes in the tags.
+ * `merge` writes Cloud Optimized GeoTIFFs with src/lidar/cog/ and the georeferencing tags below;
+ * geotiff.js decodes them, and writes the small strip GeoTIFFs of encodeFloat32GeoTiff.
  */
 import { fromArrayBuffer, GeotiffWriterMetadata, writeArrayBuffer } from "geotiff";
+import { FieldType, Tag } from "./cog/ifd";
+import { TAG } from "./cog/layout";
 import { crsGeoKeys } from "./crs";
 
 /** Where a north-up raster lies: its size in cells and its north-west corner. */
@@ -43,6 +46,37 @@ function geoKeys(crs: string): GeotiffWriterMetadata {
   // geotiff.js stamps WGS 84 and a whole-globe tiepoint on a file without one of these two keys; an
   // undefined value counts as present but is never written.
   return { ProjectedCSTypeGeoKey: undefined };
+}
+
+/** GeoKey ids (GeoTIFF 1.0, section 6.2). */
+const GEO_KEY_IDS: Readonly<Record<string, number>> = {
+  GTModelTypeGeoKey: 1024,
+  GTRasterTypeGeoKey: 1025,
+  GeographicTypeGeoKey: 2048,
+  ProjectedCSTypeGeoKey: 3072,
+};
+
+/**
+ * The GeoKeyDirectory of `crs`: the keys encodeFloat32GeoTiff gives geotiff.js (model type, raster
+ * type "pixel is area" and the EPSG code; none without a CRS), each a SHORT stored in the directory,
+ * sorted by id. The same entries geotiff.js writes, so the merge's georeferencing is unchanged.
+ */
+export function geoKeyDirectory(crs: string): number[] {
+  const keys = Object.entries(geoKeys(crs))
+    .filter((entry): entry is [string, number] => typeof entry[1] === "number")
+    .map(([name, value]) => [GEO_KEY_IDS[name]!, value] as const)
+    .sort((a, b) => a[0] - b[0]);
+  // Version 1, revision 1.0, then (key, location 0 = the value is here, count 1, value) per key.
+  return [1, 1, 0, keys.length, ...keys.flatMap(([id, value]) => [id, 0, 1, value])];
+}
+
+/** The tags that place a north-up raster of `grid` and name its CRS, as GeoTIFFs carry them. */
+export function georeferenceTags(grid: RasterGrid): Tag[] {
+  return [
+    { id: TAG.ModelPixelScale, type: FieldType.DOUBLE, values: [grid.cellSize, grid.cellSize, 0] },
+    { id: TAG.ModelTiepoint, type: FieldType.DOUBLE, values: [0, 0, 0, grid.originX, grid.originY, 0] },
+    { id: TAG.GeoKeyDirectory, type: FieldType.SHORT, values: geoKeyDirectory(grid.crs) },
+  ];
 }
 
 /** The bytes of a Float32 GeoTIFF of `values` (row-major, row 0 north). Deterministic: no dates. */

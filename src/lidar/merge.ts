@@ -1,14 +1,18 @@
 /**
  * The `merge` built-in: mosaics the tiles' rasters (each an `export` component's raster.npy, float32
- * (feature, row, col), and raster_info.json) into one Float32 GeoTIFF per feature, NaN where no tile
- * has a value. The mosaic covers exactly the cells that hold a value, so it does not depend on how
- * the points were tiled.
+ * (feature, row, col), and raster_info.json) into one Float32 Cloud Optimized GeoTIFF per feature,
+ * NaN where no tile has a value. The mosaic covers exactly the cells that hold a value, so it does
+ * not depend on how the points were tiled.
+ *
+ * It works a band of 512 rows at a time, reading from each tile only the rows that overlap the band,
+ * so memory holds a band of the mosaic (and the writer's overview bands), never the mosaic itself.
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { CrsError, crsGeoKeys } from "./crs";
-import { encodeFloat32GeoTiff } from "./geotiff";
+import { CogWriter, DEFAULT_BLOCK_SIZE } from "./cog/writer";
+import { georeferenceTags, RasterGrid } from "./geotiff";
 import { NpyFormatError, parseNpyHeader } from "./npy";
 
 export interface MergeTile {
@@ -21,6 +25,8 @@ export interface MergeOptions {
   readonly outDir: string;
   /** The CRS ("EPSG:<code>") when the tiles do not name one. */
   readonly crs?: string;
+  /** Write BigTIFF even when a file stays under 4 GiB (it is BigTIFF anyway when it does not). */
+  readonly forceBigTiff?: boolean;
 }
 
 export interface MergeResult {
@@ -91,16 +97,17 @@ interface PlacedTile {
   readonly col0: number;
   /** The tile's cells with a value in some feature (tile coordinates), if any. */
   readonly dataBox?: CellBox;
-  /** 1 where the cell has a value in some feature; dropped once the overlaps are checked. */
-  mask?: Uint8Array;
 }
 
 /** Origins may be off a multiple of the cell size by this fraction of a cell (float noise). */
 const ALIGNMENT_TOLERANCE = 1e-6;
 /** Enough bytes for any version 1.0 .npy header (its length is a uint16). */
 const NPY_HEADER_MAX_BYTES = 10 + 0xffff;
-/** A GeoTIFF's width and height are TIFF SHORTs as geotiff.js writes them. */
-const MAX_MOSAIC_SIDE = 0xffff;
+/**
+ * A sanity bound, not a format limit: 2,000 km at 10 m, a band of 512 rows is then 400 MB. A mosaic
+ * wider is tiles in different CRSs or grids.
+ */
+const MAX_MOSAIC_SIDE = 200_000;
 /** Feature names become file names. */
 const SAFE_FEATURE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -188,10 +195,15 @@ async function rasterDataOffset(handle: fs.promises.FileHandle, file: string, in
 
 /** One feature's band of a tile: rows × cols float32, row 0 north. */
 async function readBand(handle: fs.promises.FileHandle, tile: PlacedTile, feature: number): Promise<Float32Array> {
-  const cells = tile.info.rows * tile.info.cols;
-  const band = new Float32Array(cells);
-  await readExactly(handle, new Uint8Array(band.buffer), tile.dataOffset + feature * cells * 4, tile.tile.raster);
-  return band;
+  return readRows(handle, tile, feature, 0, tile.info.rows, new Float32Array(tile.info.rows * tile.info.cols));
+}
+
+/** Rows `first` to `first + count - 1` of one feature of a tile, into the start of `target`. */
+async function readRows(handle: fs.promises.FileHandle, tile: PlacedTile, feature: number, first: number, count: number, target: Float32Array): Promise<Float32Array> {
+  const { rows, cols } = tile.info;
+  const cells = count * cols;
+  await readExactly(handle, new Uint8Array(target.buffer, target.byteOffset, cells * 4), tile.dataOffset + ((feature * rows + first) * cols) * 4, tile.tile.raster);
+  return target;
 }
 
 async function withRaster<T>(file: string, use: (handle: fs.promises.FileHandle) => Promise<T>): Promise<T> {
@@ -208,7 +220,7 @@ async function withRaster<T>(file: string, use: (handle: fs.promises.FileHandle)
   }
 }
 
-/** The cells of a tile that hold a value in any feature, and their bounding box. */
+/** The cells of a tile that hold a value in any feature (1 in the mask), and their bounding box. */
 async function dataCells(handle: fs.promises.FileHandle, tile: PlacedTile): Promise<{ mask: Uint8Array; box?: CellBox }> {
   const { rows, cols, featureNames } = tile.info;
   const mask = new Uint8Array(rows * cols);
@@ -244,10 +256,11 @@ async function placeTiles(tiles: readonly MergeTile[]): Promise<PlacedTile[]> {
     if (info.crs !== "" && named && info.crs !== named.info.crs) fail(tile.info, `crs '${info.crs}' differs from '${named.info.crs}' in ${named.tile.info}`);
     const col0 = gridIndex(tile.info, "origin_x", info.originX, info.cellSize);
     const row0 = -gridIndex(tile.info, "origin_y", info.originY, info.cellSize);
+    // Only the box is kept: masks of ten thousand tiles would be the size of the mosaic.
     const entry = await withRaster(tile.raster, async (handle): Promise<PlacedTile> => {
       const placedTile: PlacedTile = { tile, info, row0, col0, dataOffset: await rasterDataOffset(handle, tile.raster, info, tile.info) };
-      const { mask, box } = await dataCells(handle, placedTile);
-      return box ? { ...placedTile, dataBox: box, mask } : placedTile;
+      const { box } = await dataCells(handle, placedTile);
+      return box ? { ...placedTile, dataBox: box } : placedTile;
     });
     placed.push(entry);
   }
@@ -272,28 +285,77 @@ function extentOf(tiles: readonly PlacedTile[]): CellBox | undefined {
   return extent;
 }
 
-/** An error if two tiles have a value in the same cell: their points were counted twice. */
-function checkOverlaps(tiles: readonly PlacedTile[], extent: CellBox): void {
-  const width = extent.maxCol - extent.minCol + 1;
-  const owner = new Int32Array(width * (extent.maxRow - extent.minRow + 1)).fill(-1);
-  tiles.forEach((tile, index) => {
-    const { mask, dataBox: box, info } = tile;
-    if (!mask || !box) return;
-    for (let r = box.minRow; r <= box.maxRow; r++) {
-      const row = (tile.row0 + r - extent.minRow) * width - extent.minCol + tile.col0;
-      for (let c = box.minCol; c <= box.maxCol; c++) {
-        if (mask[r * info.cols + c] === 0) continue;
-        const other = owner[row + c]!;
-        if (other >= 0) {
-          const x = (tile.col0 + c) * info.cellSize;
-          const y = -(tile.row0 + r) * info.cellSize;
-          fail(tile.tile.info, `tiles overlap: this tile and ${tiles[other]!.tile.info} both have values for the cell with north-west corner (${x}, ${y})`);
+/** A tile's data box on the global grid. */
+function globalBox({ dataBox: box, row0, col0 }: PlacedTile): CellBox | undefined {
+  return box && { minRow: row0 + box.minRow, maxRow: row0 + box.maxRow, minCol: col0 + box.minCol, maxCol: col0 + box.maxCol };
+}
+
+/** Global cells are grouped in squares of this many cells a side to find tiles whose boxes meet. */
+const OVERLAP_BUCKET_CELLS = 512;
+
+/** For each tile with data, the earlier tiles whose data boxes intersect its own. */
+function intersectingEarlier(boxes: readonly (CellBox | undefined)[]): Map<number, number[]> {
+  const buckets = new Map<string, number[]>();
+  const found = new Map<number, number[]>();
+  boxes.forEach((box, index) => {
+    if (!box) return;
+    const seen = new Set<number>();
+    for (let by = Math.floor(box.minRow / OVERLAP_BUCKET_CELLS); by <= Math.floor(box.maxRow / OVERLAP_BUCKET_CELLS); by++) {
+      for (let bx = Math.floor(box.minCol / OVERLAP_BUCKET_CELLS); bx <= Math.floor(box.maxCol / OVERLAP_BUCKET_CELLS); bx++) {
+        const key = `${by},${bx}`;
+        const members = buckets.get(key) ?? [];
+        for (const other of members) {
+          const b = boxes[other]!;
+          if (seen.has(other) || b.maxRow < box.minRow || b.minRow > box.maxRow || b.maxCol < box.minCol || b.minCol > box.maxCol) continue;
+          seen.add(other);
         }
-        owner[row + c] = index;
+        members.push(index);
+        buckets.set(key, members);
       }
     }
-    tile.mask = undefined;
+    if (seen.size > 0) found.set(index, [...seen].sort((a, b) => a - b));
   });
+  return found;
+}
+
+async function maskOf(tile: PlacedTile): Promise<Uint8Array> {
+  return (await withRaster(tile.tile.raster, (handle) => dataCells(handle, tile))).mask;
+}
+
+/**
+ * An error if two tiles have a value in the same cell: their points were counted twice. Only tiles
+ * whose data boxes meet are compared, cell by cell, so this needs no mosaic-sized array. The error
+ * names the first tile (in input order) with a cell an earlier one has, at its first such cell.
+ */
+async function checkOverlaps(tiles: readonly PlacedTile[]): Promise<void> {
+  const boxes = tiles.map(globalBox);
+  for (const [index, earlier] of intersectingEarlier(boxes)) {
+    const tile = tiles[index]!;
+    const { cols } = tile.info;
+    const mask = await maskOf(tile);
+    let first: { row: number; col: number; other: number } | undefined;
+    for (const other of earlier) {
+      const them = tiles[other]!;
+      const theirMask = await maskOf(them);
+      const [a, b] = [boxes[index]!, boxes[other]!];
+      const [top, bottom, left, right] = [Math.max(a.minRow, b.minRow), Math.min(a.maxRow, b.maxRow), Math.max(a.minCol, b.minCol), Math.min(a.maxCol, b.maxCol)];
+      search: for (let row = top; row <= bottom; row++) {
+        if (first && row > first.row) break;
+        for (let col = left; col <= right; col++) {
+          if (first && row === first.row && col >= first.col) break;
+          if (mask[(row - tile.row0) * cols + col - tile.col0] === 1 && theirMask[(row - them.row0) * them.info.cols + col - them.col0] === 1) {
+            first = { row, col, other };
+            break search;
+          }
+        }
+      }
+    }
+    if (first) {
+      const x = first.col * tile.info.cellSize;
+      const y = -first.row * tile.info.cellSize;
+      fail(tile.tile.info, `tiles overlap: this tile and ${tiles[first.other]!.tile.info} both have values for the cell with north-west corner (${x}, ${y})`);
+    }
+  }
 }
 
 function resolveCrs(tiles: readonly PlacedTile[], fallback: string | undefined): string {
@@ -309,36 +371,62 @@ function resolveCrs(tiles: readonly PlacedTile[], fallback: string | undefined):
   return crs;
 }
 
-/** One feature's mosaic: every tile's values at their cells, NaN elsewhere. */
-async function mosaicBand(tiles: readonly PlacedTile[], feature: number, extent: CellBox): Promise<Float32Array> {
+/**
+ * Writes one feature's mosaic to `writer`, a band of `blockSize` rows at a time: every tile's values
+ * at their cells, NaN elsewhere. Each band reads only the rows of the tiles that overlap it.
+ */
+async function writeMosaic(tiles: readonly PlacedTile[], feature: number, extent: CellBox, writer: CogWriter, blockSize: number): Promise<void> {
   const width = extent.maxCol - extent.minCol + 1;
-  const mosaic = new Float32Array(width * (extent.maxRow - extent.minRow + 1)).fill(NaN);
-  for (const tile of tiles) {
-    const box = tile.dataBox;
-    if (!box) continue;
-    const band = await withRaster(tile.tile.raster, (handle) => readBand(handle, tile, feature));
-    const cols = tile.info.cols;
-    for (let r = box.minRow; r <= box.maxRow; r++) {
-      const row = (tile.row0 + r - extent.minRow) * width - extent.minCol + tile.col0;
-      for (let c = box.minCol; c <= box.maxCol; c++) {
-        const value = band[r * cols + c]!;
-        // Only values: a tile's NaN cells may lie under another tile's data.
-        if (!Number.isNaN(value)) mosaic[row + c] = value;
+  const height = extent.maxRow - extent.minRow + 1;
+  const band = new Float32Array(width * Math.min(blockSize, height));
+  let rows = new Float32Array(0);
+  for (let top = 0; top < height; top += blockSize) {
+    const bandRows = Math.min(blockSize, height - top);
+    const [north, south] = [extent.minRow + top, extent.minRow + top + bandRows - 1];
+    band.fill(NaN);
+    for (const tile of tiles) {
+      const box = tile.dataBox;
+      if (!box || tile.row0 + box.maxRow < north || tile.row0 + box.minRow > south) continue;
+      const first = Math.max(box.minRow, north - tile.row0);
+      const last = Math.min(box.maxRow, south - tile.row0);
+      const cols = tile.info.cols;
+      if (rows.length < (last - first + 1) * cols) rows = new Float32Array((last - first + 1) * cols);
+      await withRaster(tile.tile.raster, (handle) => readRows(handle, tile, feature, first, last - first + 1, rows));
+      for (let r = first; r <= last; r++) {
+        const row = (tile.row0 + r - north) * width - extent.minCol + tile.col0;
+        const from = (r - first) * cols;
+        for (let c = box.minCol; c <= box.maxCol; c++) {
+          const value = rows[from + c]!;
+          // Only values: a tile's NaN cells may lie under another tile's data.
+          if (!Number.isNaN(value)) band[row + c] = value;
+        }
       }
     }
+    await writer.writeRows(band, bandRows);
   }
-  return mosaic;
+}
+
+/** A failure to write `file`, as a MergeOutputError when the system refused (a full disk, say). */
+function asWriteFailure(file: string, error: unknown): unknown {
+  return error instanceof MergeInputError || typeof (error as NodeJS.ErrnoException).code !== "string" ? error : writeFailure(file, "write the GeoTIFF", error);
 }
 
 /**
- * Writes `bytes` to `temp` (renamed to `file` once all are written); a failure names `file`, the name
- * the user asked for. writeFile awaits the close too, where some file systems (NFS) report a full disk.
+ * Writes one feature's COG to `temp` (renamed to `file` once all are written); a failure names
+ * `file`, the name the user asked for, and leaves no level file behind.
  */
-async function writeWhole(file: string, temp: string, bytes: Uint8Array): Promise<void> {
+async function writeFeature(file: string, temp: string, fill: (writer: CogWriter) => Promise<void>, grid: RasterGrid, options: MergeOptions): Promise<void> {
+  let writer: CogWriter | undefined;
   try {
-    await fs.promises.writeFile(temp, bytes);
+    writer = await CogWriter.create(temp, grid.width, grid.height, {
+      mainTags: georeferenceTags(grid),
+      ...(options.forceBigTiff ? { forceBigTiff: true } : {}),
+    });
+    await fill(writer);
+    await writer.finish();
   } catch (error) {
-    throw writeFailure(file, "write the GeoTIFF", error);
+    await writer?.abort();
+    throw asWriteFailure(file, error);
   }
 }
 
@@ -356,7 +444,7 @@ export async function mergeRasters(options: MergeOptions): Promise<MergeResult> 
   if (width > MAX_MOSAIC_SIDE || height > MAX_MOSAIC_SIDE) {
     throw new MergeInputError(`the mosaic would be ${width} x ${height} cells (at most ${MAX_MOSAIC_SIDE} a side): are the tiles in one CRS and cell grid?`);
   }
-  checkOverlaps(tiles, extent);
+  await checkOverlaps(tiles);
   const crs = resolveCrs(tiles, options.crs);
   const { featureNames: features, cellSize } = tiles[0]!.info;
   // `+ 0` turns -0 into 0, so a mosaic whose corner is at 0 gets the same bytes however it was tiled.
@@ -378,10 +466,9 @@ export async function mergeRasters(options: MergeOptions): Promise<MergeResult> 
   const written: string[] = [];
   try {
     for (let f = 0; f < features.length; f++) {
-      const bytes = encodeFloat32GeoTiff(await mosaicBand(tiles, f, extent), grid);
       // Listed before the write: a write that fails midway leaves a partial file to remove.
       written.push(files[f]! + suffix);
-      await writeWhole(files[f]!, files[f]! + suffix, bytes);
+      await writeFeature(files[f]!, files[f]! + suffix, (writer) => writeMosaic(tiles, f, extent, writer, DEFAULT_BLOCK_SIZE), grid, options);
     }
     for (const file of files) {
       try {
