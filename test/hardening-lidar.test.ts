@@ -255,7 +255,7 @@ describe("hardening: LAS/LAZ input and merge output", function () {
       const dir = path.join(scratch, "tiny-fs");
       fs.mkdirSync(dir);
       try {
-        // 64 KiB: the first GeoTIFF below (about 40 KB) fits, the second does not.
+        // 64 KiB: the first GeoTIFF below (about 25 KB, written beside a 25 KB file of its tiles) fits, the second does not.
         execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "pipe" });
         mount = dir;
       } catch (error) {
@@ -266,12 +266,22 @@ describe("hardening: LAS/LAZ input and merge output", function () {
       if (mount) execFileSync("umount", [mount]);
     });
 
-    /** One tile of 100 x 100 cells and two features, as the notebook's `export` writes it. */
+    /**
+     * One tile of 70 x 70 cells and two features, as the notebook's `export` writes it. Its values
+     * are random bits (never NaN or infinite), so the compressed GeoTIFFs are as large as the raw data.
+     */
     function tile(dir: string): { raster: string; info: string } {
       fs.mkdirSync(dir, { recursive: true });
-      const rows = 100;
-      const cols = 100;
-      const data = new Float32Array(2 * rows * cols).map((_, i) => i % 997);
+      const rows = 70;
+      const cols = 70;
+      let state = 12345;
+      const bits = new Uint32Array(2 * rows * cols).map(() => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        const word = (state ^ (state << 7) ^ Math.imul(state >>> 11, 2654435761)) >>> 0;
+        // An exponent of all ones is NaN or infinity: clear its lowest bit.
+        return (word & 0x7f800000) === 0x7f800000 ? word & ~0x00800000 : word;
+      });
+      const data = new Float32Array(bits.buffer);
       const raster = path.join(dir, "raster.npy");
       const info = path.join(dir, "raster_info.json");
       fs.writeFileSync(raster, npyBytes("<f4", [2, rows, cols], new Uint8Array(data.buffer)));
