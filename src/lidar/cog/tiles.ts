@@ -28,21 +28,25 @@ export function cutTile(rows: Float32Array, width: number, rowCount: number, til
  */
 export function floatingPointPredictor(tile: Float32Array, size: number): Buffer {
   if (endianness() !== "LE") throw new Error("the COG writer needs a little-endian host");
-  const bytes = new Uint8Array(tile.buffer, tile.byteOffset, tile.byteLength);
-  const out = Buffer.allocUnsafe(tile.byteLength);
-  const rowBytes = size * 4;
-  for (let row = 0; row < tile.length / size; row++) {
-    const base = row * rowBytes;
-    for (let i = 0; i < size; i++) {
-      const from = base + i * 4;
-      out[base + i] = bytes[from + 3]!;
-      out[base + size + i] = bytes[from + 2]!;
-      out[base + 2 * size + i] = bytes[from + 1]!;
-      out[base + 3 * size + i] = bytes[from]!;
+  const words = new Uint32Array(tile.buffer, tile.byteOffset, tile.length);
+  const out = new Uint8Array(tile.byteLength);
+  const rows = tile.length / size;
+  // One pass per byte plane, differencing as it goes (a Uint8Array keeps the difference mod 256): a
+  // plane's first byte follows the previous plane's last one, and each row starts from 0.
+  for (let row = 0; row < rows; row++) {
+    const first = row * size;
+    let previous = 0;
+    for (let plane = 0; plane < 4; plane++) {
+      const shift = 24 - 8 * plane;
+      const at = first * 4 + plane * size;
+      for (let i = 0; i < size; i++) {
+        const byte = (words[first + i]! >>> shift) & 0xff;
+        out[at + i] = byte - previous;
+        previous = byte;
+      }
     }
-    for (let j = rowBytes - 1; j > 0; j--) out[base + j] = (out[base + j]! - out[base + j - 1]!) & 0xff;
   }
-  return out;
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** A tile's stored bytes. zlib runs on libuv's thread pool, so several tiles compress at once. */
