@@ -111,8 +111,8 @@ describe("COG writer", function () {
     sameValues(raster.values, values, "full resolution");
     const image = await (await openTiff(file)).getImage();
     assert.deepEqual([image.getTileWidth(), image.getTileHeight()], [16, 16]);
-    assert.equal(image.fileDirectory.getValue("Compression"), 8, "DEFLATE");
-    assert.equal(image.fileDirectory.getValue("Predictor"), 3, "floating-point predictor");
+    assert.equal(await image.fileDirectory.loadValue("Compression"), 8, "DEFLATE");
+    assert.equal(await image.fileDirectory.loadValue("Predictor"), 3, "floating-point predictor");
   });
 
   it("makes overviews down to one tile, each the average of the cells below it without NaN", async () => {
