@@ -24,6 +24,8 @@ import { ArgoOptions } from "./options";
 
 export * from "./model";
 export type { ArgoOptions } from "./options";
+export type { ArgoNodeType, ParameterSize, ScaleInput, ScaleReport } from "./scale";
+export { ARGO_OBJECT_LIMITS, ScaleError, argoScale, jsonListBytes, scaleProblems } from "./scale";
 
 /**
  * Renders the typed DAG as an Argo Workflow (or WorkflowTemplate). Pure: the same graph and options

@@ -60,7 +60,25 @@ export interface ArgoTemplate {
   outputs?: { parameters?: ArgoParameter[]; artifacts?: ArgoArtifact[] };
   dag?: { tasks: ArgoTask[] };
   container?: ArgoContainer;
+  /** Several containers in one pod, sharing its volumes (Argo's emissary runs them in dependency order). */
+  containerSet?: ArgoContainerSet;
+  /** A Kubernetes object the template creates (e.g. a child Workflow), run by one Argo pod. */
+  resource?: { action: string; manifest: string; successCondition?: string; failureCondition?: string };
   retryStrategy?: ArgoRetryStrategy;
+}
+
+/** One container of a containerSet; `dependencies` name containers of the same set. */
+export interface ArgoContainerNode extends Partial<ArgoContainer> {
+  name: string;
+  image: string;
+  dependencies?: string[];
+}
+
+export interface ArgoContainerSet {
+  containers: ArgoContainerNode[];
+  volumeMounts?: { name: string; mountPath: string }[];
+  /** Retries a failed container in place (no new pod, no Retry node). */
+  retryStrategy?: { retries: string; duration?: string };
 }
 
 export interface ArgoDocument {
