@@ -17,8 +17,10 @@ import { ArgoDocument, ArgoTask, ArgoTemplate } from "./model";
 /** What a Workflow object should hold at most: a few thousand nodes, parameters of a few hundred KB. */
 export const ARGO_OBJECT_LIMITS = {
   /**
-   * A node's status entry is ~1 KB of JSON (name, ids, phase, times, template, inputs, output
-   * artifact keys, children); 3,000 of them fit in the 1.5 MB object even before compression.
+   * A node's status entry is roughly 0.7–1 KB (name, ids, phase, times, template, inputs, output
+   * artifact keys, children): in argoproj/argo-workflows#1186 ~2,000 nodes were 1.3 MB of YAML and
+   * 108 KB gzipped. Argo gzips the node map once the object is over ~1 MB, so 3,000 nodes (2–3 MB,
+   * ~0.3 MB compressed) fit with room for the spec; 80,000 (5–8 MB even compressed) do not.
    */
   nodes: 3_000,
   /** One parameter may take at most a sixth of the object (it is stored on its node, and again where it is read). */
