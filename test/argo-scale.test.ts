@@ -14,6 +14,7 @@ import {
   ScaleReport,
   argoScale,
   jsonListBytes,
+  planBatches,
   renderArgo,
   scaleProblems,
 } from "../src/workflow/argo";
@@ -224,21 +225,30 @@ describe("Argo scale: the nodes and parameters of one Workflow object", function
     });
 
     it("split over 140 batches of 10 inputs, tiles in 200 batches of 50 per pod: 1,686 nodes and 2 kB lists, under both limits", () => {
+      const plan = planBatches({ inputs: AHN3.inputs, tiles: AHN3.tiles, parallelism: 200 });
+      assert.deepEqual(plan, { splitBatches: 140, inputsPerSplit: 10, tileBatches: 200, tilesPerBatch: 50, childWorkflows: 0, batchesPerChild: 200, nodes: 1_686 });
       const doc = batchedPods(demo);
       assert.deepEqual(validate(doc), []);
       const report = argoScale(doc, {
         ...AHN3,
         lists: {
-          "plan-inputs.input-batches": { length: 140, item: "inputs-139" },
-          "plan-tiles.tile-batches": { length: 200, item: "tiles-199" },
+          "plan-inputs.input-batches": { length: plan.splitBatches, item: `inputs-${plan.splitBatches - 1}` },
+          "plan-tiles.tile-batches": { length: plan.tileBatches, item: `tiles-${plan.tileBatches - 1}` },
         },
       });
       print("batched: split 140 × 10 inputs, tiles 200 × 50", report);
-      // main + plan-inputs + split (TaskGroup, 140 × Retry + pod) + plan-tiles + tiles (TaskGroup, 200 × pod + 6 containers) + merge
-      assert.equal(report.nodes, 1 + 1 + (1 + 140 * 2) + 1 + (1 + 200 * 7) + 1);
+      // planBatches' formula is what Argo's accounting gives for the batched structure.
+      assert.equal(report.nodes, plan.nodes);
       assert.equal(report.pods, 1 + 140 + 1 + 200 + 1);
-      assert.ok(report.largestParameter.bytes < 3_000, JSON.stringify(report.largestParameter));
+      assert.equal(report.largestParameter.bytes, 2_401);
       assert.deepEqual(scaleProblems(report), []);
+    });
+
+    it("past the node budget the batches go to child Workflows, each object under 3,000 nodes", () => {
+      const plan = planBatches({ inputs: AHN3.inputs, tiles: 200_000, parallelism: 2_000 });
+      assert.deepEqual(plan, { splitBatches: 140, inputsPerSplit: 10, tileBatches: 2_000, tilesPerBatch: 100, childWorkflows: 5, batchesPerChild: 428, nodes: 2_998 });
+      assert.throws(() => planBatches({ inputs: 20_000, tiles: 10, parallelism: 1 }), /read at least \d+ inputs per split pod/);
+      assert.throws(() => planBatches({ inputs: 1, tiles: 0, parallelism: 1 }), /tiles must be a whole number of at least 1/);
     });
   });
 });

@@ -15,6 +15,7 @@ import { ArgoOptions } from "./options";
  *   layout.ts     paths in the pod, shared names   problems.ts  named checks
  *   context.ts    what a rendering records as it goes
  *   scale.ts      how many nodes and how large a parameter a run of the manifest holds
+ *   batching.ts   batch sizes that keep a country-sized run within those limits (docs/argo-scale.md)
  * Helpers shared with the other engines are in ../emitter/.
  *
  * Built-ins that read or write files, not values (split's input and tiles, merge's out), exchange
@@ -26,6 +27,8 @@ export * from "./model";
 export type { ArgoOptions } from "./options";
 export type { ArgoNodeType, ParameterSize, ScaleInput, ScaleReport } from "./scale";
 export { ARGO_OBJECT_LIMITS, ScaleError, argoScale, jsonListBytes, scaleProblems } from "./scale";
+export type { BatchPlan, BatchingInput } from "./batching";
+export { planBatches } from "./batching";
 
 /**
  * Renders the typed DAG as an Argo Workflow (or WorkflowTemplate). Pure: the same graph and options
