@@ -35,15 +35,16 @@ export function halveRows(rows: Float32Array, width: number, rowCount: number, t
     const bottom = r + 1 < rowCount ? top + width : -1;
     const out = (r / 2) * halfWidth;
     for (let c = 0; c < width; c += 2) {
-      // `v === v` is false only for NaN (a cell without a value); inlined, this loop runs per cell.
+      // Inlined, as this runs once per cell; `v === v` is false only for NaN (a cell without a value).
+      const right = c + 1 < width;
       let sum = 0;
       let count = 0;
       let v = rows[top + c]!;
       if (v === v) {
-          sum += v;
-          count++;
-        }
-      if (c + 1 < width) {
+        sum += v;
+        count++;
+      }
+      if (right) {
         v = rows[top + c + 1]!;
         if (v === v) {
           sum += v;
@@ -56,12 +57,12 @@ export function halveRows(rows: Float32Array, width: number, rowCount: number, t
           sum += v;
           count++;
         }
-        if (c + 1 < width) {
+        if (right) {
           v = rows[bottom + c + 1]!;
           if (v === v) {
-          sum += v;
-          count++;
-        }
+            sum += v;
+            count++;
+          }
         }
       }
       target[out + c / 2] = count === 0 ? NaN : sum / count;
