@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { fromArrayBuffer, GeoTIFF } from "geotiff";
 import { encodeIfd, FieldType, ifdByteLength } from "../src/lidar/cog/ifd";
-import { GHOST_HEADER } from "../src/lidar/cog/layout";
+import { cogLayout, GHOST_HEADER, noDataTag } from "../src/lidar/cog/layout";
 import { halveRows, levelSizes } from "../src/lidar/cog/overviews";
 import { floatingPointPredictor } from "../src/lidar/cog/tiles";
 import { CogWriter } from "../src/lidar/cog/writer";
@@ -160,6 +160,18 @@ describe("COG writer", function () {
     assert.equal(bytes.readBigUInt64LE(8), BigInt(200), "the first IFD after the ghost header");
     assert.equal(bytes.subarray(16, 16 + GHOST_HEADER.length).toString("latin1"), GHOST_HEADER);
     sameValues((await decodeFloat32GeoTiff(bytes)).values, values, "BigTIFF");
+  });
+
+  it("switches to BigTIFF by itself when a classic TIFF's 32-bit offsets cannot reach the last tile", () => {
+    const options = { blockSize: 512, mainTags: [], commonTags: [noDataTag()] };
+    // Two tiles side by side: 2 GiB each is past 4 GiB with their leaders and the head.
+    const large = cogLayout([{ width: 1024, height: 512, byteCounts: [2 ** 31, 2 ** 31] }], options);
+    assert.equal(large.bigTiff, true);
+    assert.equal(large.head.subarray(0, 4).toString("latin1"), "II+\0");
+    assert.ok(large.size > 2 ** 32);
+    const small = cogLayout([{ width: 1024, height: 512, byteCounts: [2 ** 31, 2 ** 30] }], options);
+    assert.equal(small.bigTiff, false);
+    assert.equal(small.head.subarray(0, 4).toString("latin1"), "II*\0");
   });
 
   it("predicts floats as TIFF's floating-point predictor: byte planes, most significant first, then differences", () => {
