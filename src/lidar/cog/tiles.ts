@@ -31,19 +31,28 @@ export function floatingPointPredictor(tile: Float32Array, size: number): Buffer
   const words = new Uint32Array(tile.buffer, tile.byteOffset, tile.length);
   const out = new Uint8Array(tile.byteLength);
   const rows = tile.length / size;
-  // One pass per byte plane, differencing as it goes (a Uint8Array keeps the difference mod 256): a
-  // plane's first byte follows the previous plane's last one, and each row starts from 0.
+  // One pass over the row, writing all four planes and differencing as it goes (a Uint8Array keeps
+  // the difference mod 256): each plane's first byte follows the previous plane's last one, which is
+  // a byte of the row's last value, and the row's very first byte is kept as it is.
   for (let row = 0; row < rows; row++) {
     const first = row * size;
-    let previous = 0;
-    for (let plane = 0; plane < 4; plane++) {
-      const shift = 24 - 8 * plane;
-      const at = first * 4 + plane * size;
-      for (let i = 0; i < size; i++) {
-        const byte = (words[first + i]! >>> shift) & 0xff;
-        out[at + i] = byte - previous;
-        previous = byte;
-      }
+    const [at0, at1, at2, at3] = [first * 4, first * 4 + size, first * 4 + 2 * size, first * 4 + 3 * size];
+    const last = words[first + size - 1]!;
+    let [p0, p1, p2, p3] = [0, last >>> 24, (last >>> 16) & 0xff, (last >>> 8) & 0xff];
+    for (let i = 0; i < size; i++) {
+      const word = words[first + i]!;
+      const b0 = word >>> 24;
+      const b1 = (word >>> 16) & 0xff;
+      const b2 = (word >>> 8) & 0xff;
+      const b3 = word & 0xff;
+      out[at0 + i] = b0 - p0;
+      out[at1 + i] = b1 - p1;
+      out[at2 + i] = b2 - p2;
+      out[at3 + i] = b3 - p3;
+      p0 = b0;
+      p1 = b1;
+      p2 = b2;
+      p3 = b3;
     }
   }
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);

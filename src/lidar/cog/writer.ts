@@ -22,8 +22,12 @@ import { halveRows, levelSizes } from "./overviews";
 import { cutTile, encodeTile } from "./tiles";
 
 export const DEFAULT_BLOCK_SIZE = 512;
-/** Tiles compressed at once: enough to keep libuv's four threads busy, few enough to bound memory. */
-const TILES_AT_ONCE = 8;
+/**
+ * Tiles whose compression may be under way while the caller prepares the next band: it keeps libuv's
+ * threads compressing while the main thread reads, places, predicts and halves, and bounds the
+ * memory of the tiles waiting (about 2 MB each: the predicted bytes and their compressed copy).
+ */
+const MAX_QUEUED_TILES = 64;
 const COPY_CHUNK_BYTES = 8 << 20;
 
 export interface CogWriterOptions {
@@ -67,6 +71,11 @@ async function writeAll(handle: fs.promises.FileHandle, bytes: Uint8Array, posit
 export class CogWriter {
   private readonly tile: Float32Array;
   private finished = false;
+  /** Compressed tiles are written in order through this chain; it never rejects (see `failure`). */
+  private writes: Promise<void> = Promise.resolve();
+  private queuedTiles = 0;
+  /** The first compression or write failure, thrown by the next call. */
+  private failure: { readonly error: unknown } | undefined;
 
   private constructor(
     private readonly file: string,
@@ -116,25 +125,41 @@ export class CogWriter {
     await this.store(0, rows, rowCount);
   }
 
-  /** Stores a band of level k and passes it, halved, to level k + 1. */
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /**
+   * Stores a band of level k and passes it, halved, to level k + 1. The tiles' predictor runs now,
+   * so `rows` is free once this resolves; their compression and writing go on in the background, in
+   * order, and this waits for them only when too many are queued.
+   */
   private async store(k: number, rows: Float32Array, rowCount: number): Promise<void> {
+    this.throwIfFailed();
+    if (this.queuedTiles >= MAX_QUEUED_TILES) await this.writes;
+    this.throwIfFailed();
     const level = this.levels[k]!;
     const across = Math.ceil(level.width / this.blockSize);
-    for (let first = 0; first < across; first += TILES_AT_ONCE) {
-      const encoded = await Promise.all(
-        // encodeTile runs the predictor before it yields, so one tile buffer serves every tile.
-        Array.from({ length: Math.min(TILES_AT_ONCE, across - first) }, (_, i) =>
-          encodeTile(cutTile(rows, level.width, rowCount, first + i, this.blockSize, this.tile), this.blockSize),
-        ),
-      );
-      const framed = encoded.map((bytes) => {
-        const leader = Buffer.alloc(TILE_LEADER_BYTES);
-        leader.writeUInt32LE(bytes.length);
-        level.byteCounts.push(bytes.length);
-        return Buffer.concat([leader, bytes, bytes.subarray(bytes.length - TILE_TRAILER_BYTES)]);
-      });
-      await writeAll(level.handle, Buffer.concat(framed), null);
-    }
+    // encodeTile runs the predictor before it yields, so one tile buffer serves every tile.
+    const encoded = Array.from({ length: across }, (_, i) => encodeTile(cutTile(rows, level.width, rowCount, i, this.blockSize, this.tile), this.blockSize));
+    this.queuedTiles += across;
+    this.writes = this.writes.then(async () => {
+      try {
+        const tiles = await Promise.all(encoded);
+        if (this.failure) return;
+        const framed = tiles.map((bytes) => {
+          const leader = Buffer.alloc(TILE_LEADER_BYTES);
+          leader.writeUInt32LE(bytes.length);
+          level.byteCounts.push(bytes.length);
+          return Buffer.concat([leader, bytes, bytes.subarray(bytes.length - TILE_TRAILER_BYTES)]);
+        });
+        await writeAll(level.handle, Buffer.concat(framed), null);
+      } catch (error) {
+        this.failure ??= { error };
+      } finally {
+        this.queuedTiles -= across;
+      }
+    });
     level.rowsStored += rowCount;
     const next = this.levels[k + 1];
     if (!next) return;
@@ -156,6 +181,8 @@ export class CogWriter {
     const top = this.levels[0]!;
     if (top.rowsStored !== top.height) throw new Error(`${top.rowsStored} of ${top.height} rows were written`);
     for (let k = 1; k < this.levels.length; k++) if (this.levels[k]!.pendingRows > 0) await this.flushPending(k);
+    await this.writes;
+    this.throwIfFailed();
     for (const level of this.levels) {
       if (level.rowsStored !== level.height) throw new Error(`overview of ${level.width} x ${level.height} got ${level.rowsStored} rows`);
       await level.handle.close();
@@ -197,6 +224,7 @@ export class CogWriter {
 
   /** Removes the level files (not `file`); for a write that will not be finished. */
   async abort(): Promise<void> {
+    await this.writes;
     for (const level of this.levels) {
       if (!this.finished) await level.handle.close().catch(() => undefined);
       await fs.promises.rm(level.temp, { force: true });
