@@ -110,6 +110,7 @@ export class ArgoWorkflow extends pulumi.ComponentResource {
       `${name}-run`,
       {
         kubeconfig: cluster.kubeconfig,
+        ...(cluster.kubeContext ? { context: cluster.kubeContext } : {}),
         namespace: bus.namespace,
         templateName: this.templateName,
         parameters: args.parameters,

@@ -286,7 +286,13 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
       new aws.ecr.LifecyclePolicy(`${name}-ecr-${slug}-lifecycle`, { repository: repo.name, policy: json(ecrLifecyclePolicy(s.ecrKeepImages)) }, parent);
       return repo;
     });
-    this.registryServer = pulumi.interpolate`${repos[0]!.registryId}.dkr.ecr.${s.region}.amazonaws.com/${name.toLowerCase()}`;
+    // The account's registry, known before any repository exists (an invoke, answered in preview too), so
+    // the first `pulumi preview` already shows the WorkflowTemplate with its images. The repositories
+    // must exist before a push: through their URNs (known at once) the images depend on them.
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
+    this.registryServer = pulumi
+      .all([account, ...repos.map((r) => r.urn)])
+      .apply(([id]) => `${id}.dkr.ecr.${s.region}.amazonaws.com/${name.toLowerCase()}`);
 
     // The one role of workflow pods: the artifact bucket, the input bucket read-only.
     const podRole = new aws.iam.Role(`${name}-workflow-role`, { assumeRolePolicy: json(assumeRolePolicy("pods.eks.amazonaws.com")), tags }, parent);

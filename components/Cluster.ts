@@ -35,6 +35,8 @@ export interface Cluster {
   readonly provider: k8s.Provider;
   /** The cluster's kubeconfig, always a secret output. */
   readonly kubeconfig: pulumi.Output<string>;
+  /** The kubeconfig's context to use, when not its current one (an existing cluster's `naaw:kubeContext`). */
+  readonly kubeContext?: string;
   readonly artifacts: ArtifactStore;
   /** Registry host (and path) that images are pushed to. @example "123456789012.dkr.ecr.eu-west-1.amazonaws.com/naaw" */
   readonly registryServer: pulumi.Output<string>;

@@ -23,6 +23,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
   public readonly scheduling: WorkflowScheduling;
   /** The namespace workflow pods run in. */
   public readonly workflowNamespace: pulumi.Output<string>;
+  public readonly kubeContext?: string;
 
   constructor(name: string, args: ExistingClusterArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component itself is registered: bad config leaves no resource behind.
@@ -31,6 +32,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
     super("naaw:index:ExistingCluster", name, args, opts);
 
     this.kubeconfig = pulumi.secret(settings.kubeconfig!);
+    this.kubeContext = settings.context;
     this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, context: settings.context }, { parent: this });
     const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: settings.namespace } }, { parent: this, provider: this.provider });
     this.workflowNamespace = ns.metadata.name;

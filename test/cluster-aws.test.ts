@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as ts from "typescript";
-import { awsMockState, installRecordingMocks, isSecret, RecordedResource, settled, unwrapInput, valueOf } from "./helpers/pulumiMocks";
+import { awsMockCalls, awsMockState, installRecordingMocks, isSecret, RecordedResource, settled, unwrapInput, valueOf } from "./helpers/pulumiMocks";
 import { tagsMatch } from "./helpers/clusterSecurity";
 import type { Plan } from "../src/plan/plan";
 import { planWorkflow } from "../src/plan/planWorkflow";
@@ -163,7 +163,7 @@ describe("AwsCluster: resources (mocks)", function () {
   const byType = (t: string) => recorded.filter((r) => r.type === t);
 
   before(async () => {
-    installRecordingMocks(recorded, mockState);
+    installRecordingMocks(recorded, mockState, awsMockCalls);
     pulumi.runtime.setAllConfig({
       "naaw:publicAccessCidrs": JSON.stringify(["203.0.113.0/24"]),
       "naaw:adminRoleArn": "arn:aws:iam::123456789012:role/admin",

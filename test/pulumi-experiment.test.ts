@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { awsMockState, installRecordingMocks, isSecret, RecordedResource, settled, unwrapInput, valueOf } from "./helpers/pulumiMocks";
+import { awsMockCalls, awsMockState, installRecordingMocks, isSecret, RecordedResource, settled, unwrapInput, valueOf } from "./helpers/pulumiMocks";
 import { tempDir } from "./helpers/notebooks";
 import { argoValidators } from "./helpers/argoSchema";
 
@@ -53,13 +53,13 @@ const state = (args: pulumi.runtime.MockResourceArgs): Record<string, any> => {
   if (args.type === "openstack:containerinfra/cluster:Cluster") s.kubeconfig = { rawConfig: MAGNUM_KUBECONFIG };
   if (args.type === "openstack:identity/ec2CredentialV3:Ec2CredentialV3") Object.assign(s, { access: "ec2-access", secret: "ec2-secret-value" });
   if (args.type === "openstack:objectstorage/container:Container") s.name = args.inputs.name;
-  if (args.type === "aws:ecr/repository:Repository") s.registryId = "123456789012";
   if (args.type === "pulumi-nodejs:dynamic:ArgoRun") Object.assign(s, { workflowName: `${args.inputs.templateName}-x7k2p`, phase: "Succeeded" });
   return s;
 };
 
 const answer = (args: pulumi.runtime.MockCallArgs): Record<string, any> | undefined => {
-  if (args.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken") return { userName: "AWS", password: "ecr-token-value", proxyEndpoint: "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com", authorizationToken: "x" };
+  const aws = awsMockCalls(args);
+  if (aws) return aws;
   if (args.token === "openstack:networking/getNetwork:getNetwork") return { id: "ext-net-id", name: args.inputs.name, external: true };
   if (args.token === "openstack:compute/getFlavor:getFlavor") return { id: `${args.inputs.name}-id`, name: args.inputs.name };
   return undefined;
@@ -76,13 +76,13 @@ interface ProgramRun {
 let lastRecorded: RecordedResource[] = [];
 
 /** Runs index.ts afresh for a stack, with the user's config on top, recording every resource and its parent. */
-async function runStack(stack: string, extra: Record<string, string> = {}, work?: string): Promise<ProgramRun> {
+async function runStack(stack: string, extra: Record<string, string> = {}, work?: string, preview = false): Promise<ProgramRun> {
   const config = { ...stackConfig(stack), ...USER_CONFIG[stack], ...extra };
   if (work) config["naaw:buildDir"] = path.join(work, "build");
   pulumi.runtime.setAllConfig(config, SECRET_KEYS.filter((k) => k in config));
   const recorded: RecordedResource[] = [];
   lastRecorded = recorded;
-  installRecordingMocks(recorded, state, answer);
+  installRecordingMocks(recorded, state, answer, preview);
   // The mocks drop a resource's parent; the registration request has it (as a URN).
   const parents = new Map<string, string | undefined>();
   const monitor = (pulumi.runtime as any).getMonitor();
@@ -271,6 +271,25 @@ describe("Pulumi program: one experiment per stack (mocks)", function () {
     await assertOutputsSafe(run.outputs);
   });
 
+  it("GIVEN pulumi preview (a dry run) of aws-lidar THEN the plan's table is printed and the WorkflowTemplate already names the images it will run", async () => {
+    const logged: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => void logged.push(args.join(" "));
+    let run: ProgramRun;
+    try {
+      run = await runStack("aws-lidar", {}, work.dir, true);
+      await settled(lastRecorded);
+    } finally {
+      console.log = log;
+    }
+    assert.ok(pulumi.runtime.isDryRun());
+    const table = logged.join("\n");
+    assert.match(table, /Chosen: \d+ × r7i\.\w+ \(spot\)/, "the plan's table, as naaw plan --stack prints it");
+    assert.match(table, /Cost breakdown \(USD\)/);
+    const template = templateManifest(only(run!.recorded, "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate"));
+    assert.ok(containerImages(template).every((i) => /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/.+:[0-9a-f]{64}$/.test(i)), containerImages(template).join(", "));
+  });
+
   it("GIVEN the spot scheduling policy of aws-lidar THEN workflow pods retry on node loss and carry do-not-disrupt in the deployed template", async () => {
     const run = await runStack("aws-lidar", {}, work.dir);
     await valueOf(run.outputs.phase);
@@ -306,7 +325,8 @@ describe("Pulumi program: one experiment per stack (mocks)", function () {
     assert.ok(!run.recorded.some((r) => r.type.startsWith("aws:") || r.type.startsWith("openstack:")), "no cloud resource");
     only(run.recorded, "naaw:index:ExistingCluster");
     only(run.recorded, "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate");
-    only(run.recorded, "pulumi-nodejs:dynamic:ArgoRun");
+    const argoRun = only(run.recorded, "pulumi-nodejs:dynamic:ArgoRun");
+    assert.strictEqual(argoRun.inputs.context, "kind-naaw", "the run uses the stack's context, as the provider does");
     assert.strictEqual(run.outputs.plan, undefined, "an existing cluster is not planned");
     assertNoPlainSecrets(run);
     await assertOutputsSafe(run.outputs);

@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { awsMockState, installRecordingMocks, isSecret, RecordedResource, settled, valueOf } from "./helpers/pulumiMocks";
+import { awsMockCalls, awsMockState, installRecordingMocks, isSecret, RecordedResource, settled, valueOf } from "./helpers/pulumiMocks";
 import { tempDir } from "./helpers/notebooks";
 
 const REPO = path.resolve(__dirname, "..");
@@ -13,9 +13,7 @@ const PROGRAM = path.join(REPO, "index.ts");
 /** Runs index.ts afresh (another test may have imported it) with this config, recording every resource. */
 async function runProgram(config: Record<string, string>, recorded: RecordedResource[]): Promise<Record<string, any>> {
   pulumi.runtime.setAllConfig(config, []);
-  installRecordingMocks(recorded, (args) => ({ ...awsMockState(args), ...(args.type === "aws:ecr/repository:Repository" ? { registryId: "123456789012" } : {}) }), (args) =>
-    args.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken" ? { userName: "AWS", password: "ecr-token", proxyEndpoint: "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com" } : undefined,
-  );
+  installRecordingMocks(recorded, awsMockState, awsMockCalls);
   delete require.cache[require.resolve(PROGRAM)];
   return import(PROGRAM);
 }

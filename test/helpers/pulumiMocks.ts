@@ -20,14 +20,22 @@ export const awsMockState: MockState = (args) => {
   return state;
 };
 
+/** What AWS answers to the calls the AWS cluster and the experiment make: the account, an ECR token. */
+export const awsMockCalls = (args: pulumi.runtime.MockCallArgs): Record<string, any> | undefined => {
+  if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/ci", userId: "AIDAEXAMPLE" };
+  if (args.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken") return { userName: "AWS", password: "ecr-token-value", proxyEndpoint: "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com", authorizationToken: "x" };
+  return undefined;
+};
+
 /** The answer to a provider function call the test expects, or undefined for one it does not. */
 export type MockCall = (args: pulumi.runtime.MockCallArgs) => Record<string, any> | undefined;
 
 /**
  * Installs Pulumi's mocks, recording every resource into `recorded`; a provider function call that
  * `answer` does not answer fails the test (by default every call does: the program makes none).
+ * `preview`: as `pulumi preview` runs the program (a dry run: nothing is created).
  */
-export function installRecordingMocks(recorded: RecordedResource[], state: MockState = (args) => args.inputs, answer: MockCall = () => undefined): void {
+export function installRecordingMocks(recorded: RecordedResource[], state: MockState = (args) => args.inputs, answer: MockCall = () => undefined, preview = false): void {
   pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -42,7 +50,7 @@ export function installRecordingMocks(recorded: RecordedResource[], state: MockS
     },
     "naaw",
     "test",
-    false,
+    preview,
   );
 }
 
