@@ -23,9 +23,10 @@ import { cutTile, encodeTile } from "./tiles";
 
 export const DEFAULT_BLOCK_SIZE = 512;
 /**
- * Tiles whose compression may be under way while the caller prepares the next band: it keeps libuv's
- * threads compressing while the main thread reads, places, predicts and halves, and bounds the
- * memory of the tiles waiting (about 2 MB each: the predicted bytes and their compressed copy).
+ * Tiles whose compression may be under way while the caller prepares the next band (or one row of
+ * tiles, when a row has more): it keeps libuv's threads compressing while the main thread reads,
+ * places, predicts and halves, and bounds the memory of the tiles waiting (up to 2 MB each: the
+ * predicted bytes and their compressed copy).
  */
 const MAX_QUEUED_TILES = 64;
 const COPY_CHUNK_BYTES = 8 << 20;
@@ -132,14 +133,14 @@ export class CogWriter {
   /**
    * Stores a band of level k and passes it, halved, to level k + 1. The tiles' predictor runs now,
    * so `rows` is free once this resolves; their compression and writing go on in the background, in
-   * order, and this waits for them only when too many are queued.
+   * order, and this waits for them when this row would queue more than MAX_QUEUED_TILES.
    */
   private async store(k: number, rows: Float32Array, rowCount: number): Promise<void> {
     this.throwIfFailed();
-    if (this.queuedTiles >= MAX_QUEUED_TILES) await this.writes;
-    this.throwIfFailed();
     const level = this.levels[k]!;
     const across = Math.ceil(level.width / this.blockSize);
+    if (this.queuedTiles > 0 && this.queuedTiles + across > MAX_QUEUED_TILES) await this.writes;
+    this.throwIfFailed();
     // encodeTile runs the predictor before it yields, so one tile buffer serves every tile.
     const encoded = Array.from({ length: across }, (_, i) => encodeTile(cutTile(rows, level.width, rowCount, i, this.blockSize, this.tile), this.blockSize));
     this.queuedTiles += across;
