@@ -86,6 +86,8 @@ export interface TilePlan {
   readonly tile: string;
   readonly tile_size: number;
   readonly cell_size: number;
+  /** The tile's points, summed over its pieces (the local runner's progress reads it, as from a tile's sidecar). */
+  readonly point_count: number;
   readonly pieces: readonly string[];
 }
 
@@ -116,7 +118,8 @@ export function planTiles(pieces: readonly string[], outDir: string): string[] {
         throw new LidarInputError(`${group[i]!.npy} and ${group[i - 1]!.npy}: two pieces of ${tile} from ${group[i]!.sidecar.source_files[0]}; give each input's pieces once`);
       }
     }
-    const plan: TilePlan = { tile, tile_size: sizes!.tile, cell_size: sizes!.cell, pieces: group.map((p) => path.resolve(p.npy)) };
+    const point_count = group.reduce((sum, p) => sum + p.sidecar.point_count, 0);
+    const plan: TilePlan = { tile, tile_size: sizes!.tile, cell_size: sizes!.cell, point_count, pieces: group.map((p) => path.resolve(p.npy)) };
     const file = path.join(outDir, `${tile}.json`);
     fs.writeFileSync(file, JSON.stringify(plan, null, 1) + "\n");
     return file;
