@@ -6,6 +6,9 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { renderArgo } from "../src/workflow/argo";
+import { compileWorkflow } from "../src/workflow/compile";
+import { renderCwl } from "../src/workflow/cwl";
 import { cutLas } from "./helpers/cutLas";
 import { tempDir } from "./helpers/notebooks";
 import { writeParallelSplitWorkflow } from "./helpers/parallelWorkflow";
@@ -57,6 +60,18 @@ describe("the split in parallel over input files (local runner)", function () {
       });
     }
   }
+
+  it("Argo and CWL refuse to render it, naming each built-in only the local runner runs", () => {
+    const { graph, diagnostics } = compileWorkflow(workflow);
+    assert.ok(graph, diagnostics.map((d) => d.message).join("; "));
+    const local = ["inputs (builtin/inputs)", "split (builtin/split_pieces)", "plan (builtin/plan_tiles)", "join (builtin/join)"];
+    for (const [engine, problems] of [["Argo", renderArgo(graph).problems], ["CWL", renderCwl(graph).problems]] as const) {
+      for (const step of local) {
+        const [id, uses] = step.split(" ");
+        assert.ok(problems.some((p) => p.includes(`step '${id}' ${uses}: this built-in runs only on the local runner`)), `${engine} names ${step}:\n${problems.join("\n")}`);
+      }
+    }
+  });
 
   it("bad input fails in builtin/inputs with one line naming the file, before any split", () => {
     const bad = path.join(scratch.dir, "bad");

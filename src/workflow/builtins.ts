@@ -94,6 +94,12 @@ export const BUILTINS: Readonly<Record<string, ComponentInterface>> = {
   },
 };
 
+/**
+ * Built-ins that only the local runner runs so far: the Argo and CWL emitters report a step using one
+ * (docs/argo-scale.md, "Where it stands"), rather than render a pod or tool that could not find its files.
+ */
+export const LOCAL_ONLY_BUILTINS: ReadonlySet<string> = new Set(["builtin/inputs", "builtin/split_pieces", "builtin/plan_tiles", "builtin/join"]);
+
 /** A problem a built-in's rule finds: which of its params it is about, and the message. */
 export interface RuleProblem {
   readonly param: string;
