@@ -20,15 +20,22 @@ async function pool<T>(items: readonly T[], width: number, work: (item: T, index
   }));
 }
 
-async function parallelSplit(input: string, dir: string, width: number, tileSize: number): Promise<string[]> {
+/** The phases' wall times, in seconds: inputs, the pieces (width at once), plan, the joins (one after the other). */
+async function parallelSplit(input: string, dir: string, width: number, tileSize: number): Promise<{ tiles: string[]; phases: number[] }> {
+  const marks = [performance.now()];
   const set = checkInputSet(input, "");
+  marks.push(performance.now());
   const pieces: string[][] = [];
   await pool(set.files, width, async (file, i) => {
     const result = await splitFileInWorker({ file, outDir: path.join(dir, "pieces", String(i)), tileSize, cellSize: 10 });
     pieces[i] = result.tiles.map((t) => t.npy);
   });
+  marks.push(performance.now());
   const plans = planTiles(pieces.flat(), path.join(dir, "plans"));
-  return plans.map((plan) => joinTile({ plan, outDir: path.join(dir, "tiles"), crs: set.crs }).npy);
+  marks.push(performance.now());
+  const tiles = plans.map((plan) => joinTile({ plan, outDir: path.join(dir, "tiles"), crs: set.crs }).npy);
+  marks.push(performance.now());
+  return { tiles, phases: marks.slice(1).map((m, i) => (m - marks[i]!) / 1000) };
 }
 
 async function main(): Promise<void> {
@@ -52,7 +59,8 @@ async function main(): Promise<void> {
     const today = await timed("today's split (one process)", () => splitPointClouds({ input, outDir: path.join(scratch, "today"), tileSize, cellSize: 10 }));
     for (const width of [1, 2, 1, 2]) {
       const dir = path.join(scratch, `parallel-${width}-${Math.random().toString(36).slice(2)}`);
-      const tiles = await timed(`split in parallel, ${width} at once`, () => parallelSplit(input, dir, width, tileSize));
+      const { tiles, phases } = await timed(`split in parallel, ${width} at once`, () => parallelSplit(input, dir, width, tileSize));
+      console.log(`  inputs ${phases[0]!.toFixed(2)} s, pieces ${phases[1]!.toFixed(2)} s, plan ${phases[2]!.toFixed(2)} s, joins ${phases[3]!.toFixed(2)} s`);
       if (tiles.length !== today.tiles.length || tiles.some((t, i) => !fs.readFileSync(t).equals(fs.readFileSync(today.tiles[i]!.npy)))) throw new Error("the tiles differ from today's split");
       fs.rmSync(dir, { recursive: true, force: true });
     }
