@@ -69,6 +69,16 @@ describe("split in parallel: pieces per input, joined per tile", function () {
     assert.throws(() => planTiles([a.tiles[0]!.npy, b.tiles[0]!.npy], path.join(scratch.dir, "plans-bad")), (e: unknown) => e instanceof LidarInputError && /differ from/.test(e.message));
   });
 
+  it("a stopped split ends with the signal's reason, and the next one still runs", async () => {
+    const controller = new AbortController();
+    const reason = new Error("the run was stopped");
+    const stopped = splitFileInWorker({ file: lidarFile("C_43FN1_1.LAZ"), outDir: path.join(scratch.dir, "w-stop"), tileSize: 250, cellSize: 10, signal: controller.signal });
+    controller.abort(reason);
+    await assert.rejects(stopped, (e: unknown) => e === reason);
+    const next = await splitFileInWorker({ file: parts[2]!, outDir: path.join(scratch.dir, "w-next"), tileSize: 250, cellSize: 10 });
+    assert.ok(next.pointCount > 0);
+  });
+
   it("fails in the main thread with the worker's input error", async () => {
     const bad = path.join(scratch.dir, "notes.las");
     fs.writeFileSync(bad, "x,y,z\n".repeat(100));
