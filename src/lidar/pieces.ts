@@ -168,6 +168,9 @@ export function joinTile(options: JoinOptions): { npy: string; json: string; poi
   const pointCount = parts.reduce((sum, p) => sum + p.sidecar.point_count, 0);
   fs.mkdirSync(options.outDir, { recursive: true });
   const npy = path.join(options.outDir, `${plan.tile}.npy`);
+  // A tile of one piece is that piece, byte for byte (the same tile store wrote it, header and all):
+  // a hard link saves writing its points again.
+  if (parts.length === 1 && linked(parts[0]!.npy, npy)) return { npy, json: writeSidecar(plan, parts, options), pointCount };
   const out = fs.openSync(npy, "w");
   try {
     writeAll(out, npyHeader(TILE_DTYPE, [pointCount], true));
@@ -176,6 +179,20 @@ export function joinTile(options: JoinOptions): { npy: string; json: string; poi
   } finally {
     fs.closeSync(out);
   }
+  return { npy, json: writeSidecar(plan, parts, options), pointCount };
+}
+
+function linked(from: string, to: string): boolean {
+  try {
+    fs.linkSync(from, to);
+    return true;
+  } catch {
+    return false; // another file system, or links not allowed: copy
+  }
+}
+
+function writeSidecar(plan: TilePlan, parts: readonly { sidecar: PieceSidecar }[], options: JoinOptions): string {
+  const pointCount = parts.reduce((sum, p) => sum + p.sidecar.point_count, 0);
   // Bounds are cells × cell_size, and rounding a product is monotone: the min of the pieces' lower
   // edges is the lower edge of their least cell, exactly as one split computes it.
   const bounds = [
@@ -195,7 +212,7 @@ export function joinTile(options: JoinOptions): { npy: string; json: string; poi
   };
   const json = path.join(options.outDir, `${plan.tile}.json`);
   fs.writeFileSync(json, JSON.stringify(sidecar, null, 2) + "\n");
-  return { npy, json, pointCount };
+  return json;
 }
 
 /** Where a piece's records start; checks it is a tile `.npy` holding as many records as its sidecar says. */
