@@ -83,7 +83,7 @@ function stopped(signal: AbortSignal): Error {
 }
 
 /** tileSize / cellSize, which must be a whole number. */
-function cellsPerTileOf(tileSize: number, cellSize: number): number {
+export function cellsPerTileOf(tileSize: number, cellSize: number): number {
   if (!(Number.isFinite(cellSize) && cellSize > 0)) throw new LidarInputError(`cell_size must be a positive number of metres, got ${cellSize}`);
   const ratio = tileSize / cellSize;
   const cells = Math.round(ratio);
@@ -95,7 +95,7 @@ function cellsPerTileOf(tileSize: number, cellSize: number): number {
 }
 
 /** The one CRS the files name ("" if none names one); files that name none are taken to share it. */
-function agreedCrs(sources: readonly PointSource[]): string {
+export function agreedCrs(sources: readonly Pick<PointSource, "crs" | "header">[]): string {
   const first = sources.find((s) => s.crs !== "");
   const other = first && sources.find((s) => s.crs !== "" && s.crs !== first.crs);
   if (first && other) {

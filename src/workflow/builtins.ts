@@ -23,6 +23,59 @@ export const BUILTINS: Readonly<Record<string, ComponentInterface>> = {
     outputs: [{ name: "tiles", type: "list[str]" }],
     files: { fetch: ["input"], fileLists: { tiles: [".npy", ".json"] } },
   },
+  // The split in parallel (issue 12; src/lidar/pieces.ts): inputs → split_pieces per input file →
+  // plan_tiles over all pieces → join as each tile's first step. Not yet carried by the Argo and CWL
+  // emitters (no `files` layout): the local runner runs them.
+  "builtin/inputs": {
+    uses: "builtin/inputs",
+    name: "inputs",
+    builtin: true,
+    description: "List the LAS/LAZ files an input names (a file, directory or glob), sorted, reading only their headers to check them, and the CRS they agree on",
+    inputs: [],
+    params: [
+      { name: "input", type: "str", required: true },
+      { name: "crs", type: "str", required: false, default: "" },
+    ],
+    outputs: [
+      { name: "files", type: "list[str]" },
+      { name: "crs", type: "str" },
+    ],
+  },
+  "builtin/split_pieces": {
+    uses: "builtin/split_pieces",
+    name: "split_pieces",
+    builtin: true,
+    description: "Cut ONE LAS/LAZ file into pieces keyed by the tile they fall in, one structured .npy (+ .json sidecar) per piece",
+    inputs: [],
+    params: [
+      { name: "input", type: "str", required: true },
+      { name: "tile_size", type: "float", required: false, default: 500.0 },
+      { name: "cell_size", type: "float", required: false, default: 10.0 },
+      { name: "norm_cell_size", type: "float", required: false, default: 0.0 },
+    ],
+    outputs: [{ name: "pieces", type: "list[str]" }],
+  },
+  "builtin/plan_tiles": {
+    uses: "builtin/plan_tiles",
+    name: "plan_tiles",
+    builtin: true,
+    description: "Group the pieces of every input by tile: one plan per tile, its pieces in input order",
+    inputs: [{ name: "pieces", type: "list" }],
+    params: [],
+    outputs: [{ name: "tiles", type: "list[str]" }],
+  },
+  "builtin/join": {
+    uses: "builtin/join",
+    name: "join",
+    builtin: true,
+    description: "Concatenate a tile's pieces in input order into the tile's structured .npy and .json sidecar, as one split of all inputs writes them",
+    inputs: [],
+    params: [
+      { name: "plan", type: "str", required: true },
+      { name: "crs", type: "str", required: false, default: "" },
+    ],
+    outputs: [{ name: "tile", type: "str" }],
+  },
   "builtin/merge": {
     uses: "builtin/merge",
     name: "merge",
@@ -40,6 +93,12 @@ export const BUILTINS: Readonly<Record<string, ComponentInterface>> = {
     files: { store: ["out"] },
   },
 };
+
+/**
+ * Built-ins that only the local runner runs so far: the Argo and CWL emitters report a step using one
+ * (docs/argo-scale.md, "Where it stands"), rather than render a pod or tool that could not find its files.
+ */
+export const LOCAL_ONLY_BUILTINS: ReadonlySet<string> = new Set(["builtin/inputs", "builtin/split_pieces", "builtin/plan_tiles", "builtin/join"]);
 
 /** A problem a built-in's rule finds: which of its params it is about, and the message. */
 export interface RuleProblem {
@@ -109,4 +168,8 @@ export const BUILTIN_RULES: Readonly<Record<string, BuiltinRule>> = {
     return problems;
   },
   "builtin/merge": (values, label) => crsParses(values, label),
+  "builtin/inputs": (values, label) => crsParses(values, label),
+  // The sizes' rule of split: the pieces are tiles of one file.
+  "builtin/split_pieces": (values, label) => BUILTIN_RULES["builtin/split"]!(values, label),
+  "builtin/join": (values, label) => crsParses(values, label),
 };

@@ -1,6 +1,6 @@
 import { toYaml } from "../emit";
 import { WorkflowGraph } from "../validate";
-import { NAAW_VERSION } from "../emitter";
+import { localOnlySteps, NAAW_VERSION } from "../emitter";
 import { ArgoContext } from "./context";
 import { renderDocument } from "./document";
 import { ArgoRendering } from "./model";
@@ -38,7 +38,9 @@ export { planBatches } from "./batching";
 export function renderArgo(graph: WorkflowGraph, options: ArgoOptions = {}): ArgoRendering {
   const registry = (options.registry ?? "naaw").replace(/\/+$/, "");
   const builtinsImage = options.builtinsImage ?? `${registry}/naaw-builtins:${NAAW_VERSION}`;
-  return renderDocument(new ArgoContext(graph, registry, builtinsImage, options.images), options);
+  const ctx = new ArgoContext(graph, registry, builtinsImage, options.images);
+  for (const { at, message } of localOnlySteps(graph, "Argo")) ctx.problem(at, message);
+  return renderDocument(ctx, options);
 }
 
 /** The rendering as reviewable YAML (sorted keys, stable bytes) under a "generated" header. */

@@ -1,5 +1,6 @@
 import { toYaml } from "../emit";
 import { WorkflowGraph } from "../validate";
+import { localOnlySteps } from "../emitter";
 import { CwlContext } from "./context";
 import { renderDocument } from "./document";
 import { CwlOptions, CwlRendering } from "./options";
@@ -20,6 +21,7 @@ export type { CwlOptions, CwlRendering } from "./options";
 /** The workflow as one packed CWL v1.2 document; pure: the same graph and options give the same object. */
 export function renderCwl(graph: WorkflowGraph, options: CwlOptions = {}): CwlRendering {
   const ctx = new CwlContext(graph, options);
+  for (const { message } of localOnlySteps(graph, "CWL")) ctx.problem(message);
   const document = renderDocument(ctx);
   return { document, problems: ctx.problems };
 }

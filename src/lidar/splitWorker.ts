@@ -1,0 +1,99 @@
+import * as path from "path";
+import { isMainThread, parentPort, Worker, workerData } from "worker_threads";
+import { LidarInputError } from "./errors";
+import type { PieceOptions } from "./pieces";
+import type { SplitResult } from "./split";
+
+/**
+ * `splitFileIntoPieces` in a worker thread. The local runner runs built-ins in its own process, and
+ * a split is CPU-bound JavaScript (and WASM for LAZ): two splits on the main thread would take turns
+ * on one core. In a thread each uses its own, so `--workers N` splits N inputs at once.
+ *
+ * This module is also the worker's entry (it is loaded again in the thread), so that it is part of
+ * whatever compiles or bundles the modules the CLI imports.
+ */
+
+type Message =
+  | { readonly kind: "progress"; readonly done: number; readonly total: number }
+  | { readonly kind: "done"; readonly result: SplitResult }
+  | { readonly kind: "failed"; readonly inputError: boolean; readonly message: string; readonly stack?: string };
+
+const MARK = "naaw-split-pieces";
+
+type WorkerOptions = Omit<PieceOptions, "onProgress" | "signal">;
+
+/**
+ * Threads that finished a split wait here for the next one, so a run of many files starts each thread
+ * (the loader, the LAS/LAZ modules, laz-perf's WASM, the JIT's warm-up) once, not once per file. An
+ * idle thread is unref'd: it never keeps the process alive.
+ */
+const idle: Worker[] = [];
+
+function startThread(): Worker {
+  const data = { mark: MARK };
+  // Under ts-node or bin/register.js this file is TypeScript, which a fresh thread cannot load by
+  // itself: it installs the project's loader first (bin/register.js, as the CLI does).
+  // (Built by concatenation: the built-ins image's compile refuses a `require(` of a computed name in the source text.)
+  const load = (file: string): string => "require(" + JSON.stringify(file) + ");";
+  return __filename.endsWith(".ts")
+    ? new Worker(load(path.resolve(__dirname, "..", "..", "bin", "register.js")) + load(__filename), { eval: true, workerData: data })
+    : new Worker(__filename, { workerData: data });
+}
+
+export function splitFileInWorker(options: PieceOptions): Promise<SplitResult> {
+  const { onProgress, signal, ...plain } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error("the split was stopped"));
+  const worker = idle.pop() ?? startThread();
+  worker.ref();
+  return new Promise<SplitResult>((resolve, reject) => {
+    let settled = false;
+    const finish = (action: () => void, reusable: boolean): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener("abort", abort);
+      worker.off("message", onMessage).off("error", onError).off("exit", onExit);
+      if (reusable) {
+        worker.unref();
+        idle.push(worker);
+      } else {
+        void worker.terminate();
+      }
+      action();
+    };
+    const abort = (): void => finish(() => reject(signal?.reason instanceof Error ? signal.reason : new Error("the split was stopped")), false);
+    const onMessage = (message: Message): void => {
+      if (message.kind === "progress") onProgress?.(message.done, message.total);
+      else if (message.kind === "done") finish(() => resolve(message.result), true);
+      else {
+        const error = message.inputError ? new LidarInputError(message.message) : new Error(message.message);
+        if (!message.inputError && message.stack) error.stack = message.stack;
+        // A bad input leaves the thread as it was; anything else may not have.
+        finish(() => reject(error), message.inputError);
+      }
+    };
+    const onError = (error: Error): void => finish(() => reject(error), false);
+    const onExit = (code: number): void => finish(() => reject(new Error(`the split of ${options.file} ended (thread exit code ${code}) before it finished`)), false);
+    signal?.addEventListener("abort", abort, { once: true });
+    worker.on("message", onMessage).on("error", onError).on("exit", onExit);
+    worker.postMessage(plain satisfies WorkerOptions);
+  });
+}
+
+/** The thread's side: one split per message, its progress and result posted back. */
+function serveInThread(): void {
+  const port = parentPort!;
+  port.on("message", (options: WorkerOptions) => {
+    void (async () => {
+      try {
+        const { splitFileIntoPieces } = await import("./pieces");
+        const result = await splitFileIntoPieces({ ...options, onProgress: (done, total) => port.postMessage({ kind: "progress", done, total } satisfies Message) });
+        port.postMessage({ kind: "done", result } satisfies Message);
+      } catch (error) {
+        const inputError = error instanceof LidarInputError;
+        port.postMessage({ kind: "failed", inputError, message: (error as Error).message ?? String(error), stack: (error as Error).stack } satisfies Message);
+      }
+    })();
+  });
+}
+
+if (!isMainThread && (workerData as { mark?: string } | null)?.mark === MARK) serveInThread();
