@@ -44,8 +44,14 @@ describe("the split in parallel over input files (local runner)", function () {
   after(() => scratch.cleanup());
   afterEach(() => assert.deepEqual(servicesUnder(scratch.dir), [], "a component service outlived its run"));
 
-  for (const [name, inputOf, files] of [["one LAS file", () => lidarFile("autzen_trim.las"), 1], ["the same points cut into 9 LAS files", () => nine, 9]] as const) {
-    for (const workers of [1, 2]) {
+  // Files and workers each change once from the first run (a fourth run, one file on 2 workers, would
+  // add 7 s and nothing: the number of workers is already shown not to matter on 9 files).
+  const runs = [
+    ["one LAS file", () => lidarFile("autzen_trim.las"), 1, [1]],
+    ["the same points cut into 9 LAS files", () => nine, 9, [1, 2]],
+  ] as const;
+  for (const [name, inputOf, files, workerCounts] of runs) {
+    for (const workers of workerCounts) {
       it(`${name}, ${workers} worker${workers === 1 ? "" : "s"}: the GeoTIFFs of today's split, byte for byte`, () => {
         const out = path.join(scratch.dir, `out-${files}-${workers}`);
         // A fresh cache for each run, so every step computes.
