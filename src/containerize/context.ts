@@ -11,6 +11,8 @@ import { ComponentSpec, DEFAULT_BASE_IMAGE, ImageOptions } from "./spec";
 
 /** A build context as data: relative path (always `/`-separated) → content. */
 export type BuildContext = ReadonlyMap<string, string>;
+/** Any context's files, text (the components') or bytes (the built-ins', with vendored WASM). */
+type ContextFiles = ReadonlyMap<string, string | Uint8Array>;
 
 /** The runtime's files, read once per process: every context carries the same copy. */
 let runtimeFiles: ReadonlyMap<string, string> | undefined;
@@ -71,7 +73,7 @@ export function renderBuildContext(
 }
 
 /** sha256 over every path and content of the context: the image's identity and its tag. */
-export function contextHash(context: BuildContext): string {
+export function contextHash(context: ContextFiles): string {
   const hash = createHash("sha256");
   for (const [file, content] of context) {
     hash.update(`${file}\0${Buffer.byteLength(content)}\0`);
@@ -84,7 +86,7 @@ export function contextHash(context: BuildContext): string {
  * Writes a context to `dir`, replacing what was there only once the new one is complete: a failure
  * half way leaves the previous context intact.
  */
-export function writeBuildContext(dir: string, context: BuildContext): void {
+export function writeBuildContext(dir: string, context: ContextFiles): void {
   const parent = path.dirname(path.resolve(dir));
   fs.mkdirSync(parent, { recursive: true });
   const staging = fs.mkdtempSync(path.join(parent, `.${path.basename(dir)}.tmp-`));

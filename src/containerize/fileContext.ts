@@ -1,6 +1,4 @@
-import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
+import { contextHash, writeBuildContext } from "./context";
 
 /**
  * A build context whose files may be binary (a vendored package's WASM, say): relative path (always
@@ -22,15 +20,8 @@ export function sortedContext(files: ReadonlyMap<string, Buffer>): FileContext {
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** sha256 over every path and content, as contextHash does for text contexts: the image's tag. */
-export function fileContextHash(context: FileContext): string {
-  const hash = createHash("sha256");
-  for (const [file, content] of context) {
-    hash.update(`${file}\0${content.length}\0`);
-    hash.update(content);
-  }
-  return hash.digest("hex");
-}
+/** sha256 over every path and content, as for the text contexts: the image's tag. */
+export const fileContextHash: (context: FileContext) => string = contextHash;
 
 /** The total size of a context's files, in bytes. */
 export function fileContextBytes(context: FileContext): number {
@@ -39,28 +30,5 @@ export function fileContextBytes(context: FileContext): number {
   return bytes;
 }
 
-/**
- * Writes a context to `dir`, replacing what was there only once the new one is complete (a failure
- * half way leaves the previous context intact), as writeBuildContext does for text contexts.
- */
-export function writeFileContext(dir: string, context: FileContext): void {
-  const parent = path.dirname(path.resolve(dir));
-  fs.mkdirSync(parent, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(parent, `.${path.basename(dir)}.tmp-`));
-  try {
-    for (const [file, content] of context) {
-      const target = path.join(staging, ...file.split("/"));
-      fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
-      fs.writeFileSync(target, content, { mode: 0o644 });
-    }
-    fs.chmodSync(staging, 0o755);
-    const previous = `${staging}.old`;
-    const hadPrevious = fs.existsSync(dir);
-    if (hadPrevious) fs.renameSync(dir, previous);
-    fs.renameSync(staging, dir);
-    if (hadPrevious) fs.rmSync(previous, { recursive: true, force: true });
-  } catch (error) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
-}
+/** Writes a context to `dir`, replacing what was there only once the new one is complete (writeBuildContext). */
+export const writeFileContext: (dir: string, context: FileContext) => void = writeBuildContext;
