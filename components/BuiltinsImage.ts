@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { BUILTINS_IMAGE_NAME, BuiltinsContext, renderBuiltinsContext } from "../src/containerize/builtinsContext";
 import { BuildContextError, writeFileContext } from "../src/containerize/fileContext";
+import { contextImage } from "./contextImage";
 import { RegistryArgs } from "./NotebookComponent";
 
 export interface BuiltinsImageArgs {
@@ -52,23 +53,7 @@ export class BuiltinsImage extends pulumi.ComponentResource {
     this.contextDir = args.contextDir ?? path.join("build", "components", BUILTINS_IMAGE_NAME);
     writeFileContext(this.contextDir, built.context);
 
-    const repository = args.registry ? pulumi.interpolate`${args.registry.server}/${BUILTINS_IMAGE_NAME}` : pulumi.output(BUILTINS_IMAGE_NAME);
-    this.image = new docker.Image(
-      `${name}-image`,
-      {
-        imageName: pulumi.interpolate`${repository}:${built.hash}`,
-        build: {
-          context: this.contextDir,
-          dockerfile: path.join(this.contextDir, "Dockerfile"),
-          platform: args.platform ?? "linux/amd64",
-        },
-        skipPush: args.registry === undefined,
-        ...(args.registry
-          ? { registry: { server: args.registry.server, username: args.registry.username, password: args.registry.password } }
-          : {}),
-      },
-      { parent: this },
-    );
+    this.image = contextImage(`${name}-image`, { name: BUILTINS_IMAGE_NAME, hash: built.hash, contextDir: this.contextDir, registry: args.registry, platform: args.platform }, this);
     this.imageRef = this.image.imageName;
     this.registerOutputs({ imageRef: this.imageRef, hash: this.hash });
   }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { CatalogEntry } from "../src/containerize/catalog";
 import { writeBuildContext } from "../src/containerize/context";
+import { contextImage } from "./contextImage";
 
 /** A registry to push component images to. */
 export interface RegistryArgs {
@@ -49,25 +50,7 @@ export class NotebookComponent extends pulumi.ComponentResource {
     this.contextDir = path.join(args.contextRoot ?? path.join("build", "components"), entry.spec.name);
     writeBuildContext(this.contextDir, entry.context);
 
-    const repository = args.registry
-      ? pulumi.interpolate`${args.registry.server}/${entry.spec.name}`
-      : pulumi.output(entry.spec.name);
-    this.image = new docker.Image(
-      `${name}-image`,
-      {
-        imageName: pulumi.interpolate`${repository}:${entry.hash}`,
-        build: {
-          context: this.contextDir,
-          dockerfile: path.join(this.contextDir, "Dockerfile"),
-          platform: args.platform ?? "linux/amd64",
-        },
-        skipPush: args.registry === undefined,
-        ...(args.registry
-          ? { registry: { server: args.registry.server, username: args.registry.username, password: args.registry.password } }
-          : {}),
-      },
-      { parent: this },
-    );
+    this.image = contextImage(`${name}-image`, { name: entry.spec.name, hash: entry.hash, contextDir: this.contextDir, registry: args.registry, platform: args.platform }, this);
     this.imageRef = this.image.imageName;
     this.registerOutputs({ imageRef: this.imageRef, hash: this.hash });
   }
