@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { BUILTINS_IMAGE_NAME } from "../src/containerize/builtinsContext";
-import { loadCatalog } from "../src/containerize/catalog";
+import { Catalog, loadCatalog } from "../src/containerize/catalog";
 import { ImageOptions } from "../src/containerize/spec";
 import { DiagnosticError } from "../src/diagnostics";
 import { BuiltinsImage } from "./BuiltinsImage";
@@ -10,6 +10,8 @@ import { NotebookComponent, RegistryArgs } from "./NotebookComponent";
 export interface ComponentCatalogArgs extends ImageOptions {
   /** The tagged notebooks whose components become images. */
   readonly notebooks: readonly string[];
+  /** The notebooks already analyzed (`loadCatalog(notebooks)`), when the caller needed them first; otherwise analyzed here. */
+  readonly catalog?: Catalog;
   /** Where images are pushed; without one they are built locally only. */
   readonly registry?: RegistryArgs;
   /**
@@ -46,7 +48,7 @@ export class ComponentCatalog extends pulumi.ComponentResource {
     }
     let entries;
     try {
-      entries = loadCatalog(args.notebooks, { baseImage: args.baseImage }).entries;
+      entries = (args.catalog ?? loadCatalog(args.notebooks, { baseImage: args.baseImage })).entries;
     } catch (error) {
       // Notebook problems are the user's to fix: show them as diagnostics, not as a stack trace.
       if (error instanceof DiagnosticError) throw new pulumi.RunError(error.message);

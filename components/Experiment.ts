@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BUS_NAMES } from "../src/bus/argoChart";
 import { argoRunParameters, StackParamsError } from "../src/bus/runParameters";
 import { BUILTINS_IMAGE_NAME } from "../src/containerize/builtinsContext";
-import { loadCatalog } from "../src/containerize/catalog";
+import { Catalog, loadCatalog } from "../src/containerize/catalog";
 import { DiagnosticError, formatDiagnostic } from "../src/diagnostics";
 import type { WorkflowPlan } from "../src/plan/planWorkflow";
 import type { SchedulingPolicy } from "../src/schedule/policy";
@@ -87,7 +87,9 @@ export class Experiment extends pulumi.ComponentResource {
     }
 
     // The images' names first (AWS makes one registry each), the images once the registry exists.
-    const componentNames = [...componentNamesOf(args.notebooks, args.baseImage), BUILTINS_IMAGE_NAME];
+    // The notebooks are analyzed once: their names size the registries, their entries become the images.
+    const notebooks = analyzedNotebooks(args.notebooks, args.baseImage);
+    const componentNames = [...notebooks.entries.map((e) => e.spec.name), BUILTINS_IMAGE_NAME];
     const clusterKind = args.target === "kubernetes" ? "existing" : args.target;
     const cluster = stackCluster(clusterKind, `${name}-cluster`, args.planned, componentNames, parent);
     this.cluster = cluster;
@@ -95,6 +97,7 @@ export class Experiment extends pulumi.ComponentResource {
       `${name}-catalog`,
       {
         notebooks: args.notebooks,
+        catalog: notebooks,
         baseImage: args.baseImage,
         contextRoot: args.buildDir,
         registry: args.target === "aws" ? ecrRegistry(cluster, this) : { ...args.registry, server: args.registry?.server ?? cluster.registryServer },
@@ -133,9 +136,9 @@ export class Experiment extends pulumi.ComponentResource {
   }
 }
 
-function componentNamesOf(notebooks: readonly string[], baseImage: string | undefined): string[] {
+function analyzedNotebooks(notebooks: readonly string[], baseImage: string | undefined): Catalog {
   try {
-    return loadCatalog(notebooks, { baseImage }).entries.map((e) => e.spec.name);
+    return loadCatalog(notebooks, { baseImage });
   } catch (error) {
     if (error instanceof DiagnosticError) throw new pulumi.RunError(error.message);
     throw error;
