@@ -32,11 +32,22 @@ function inputValue(component: ComponentInterface, name: string, type: WorkflowT
   if (!options.inputs) return undefined;
   const dir = path.join(options.inputs, name);
   if (fs.existsSync(dir) && fs.statSync(dir).isDirectory()) {
-    return listValue(fs.readdirSync(dir).filter((f) => !f.startsWith(".")).sort().map((f) => fileValue(path.join(dir, f))));
+    return listValue(fanInFiles(dir).map((f) => fileValue(path.join(dir, f))));
   }
   const single = path.join(options.inputs, `${name}.${valueFileExtension(type)}`);
   if (fs.existsSync(single)) return isList(type) ? listValue([fileValue(single)]) : fileValue(single);
   throw new UsageError(`builtin/${component.name}: input '${name}' is neither ${dir}/ nor ${single}`, 2);
+}
+
+/**
+ * The files of a fan-in directory, by relative path: on Argo a batched group's pod uploads one folder
+ * per batch (`<prefix>/<bucket>/<tile>.npy`), so the files may be one level down; names starting
+ * with a dot (partial uploads, markers) are not items.
+ */
+function fanInFiles(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((relative) => !relative.split(path.sep).some((part) => part.startsWith(".")) && fs.statSync(path.join(dir, relative)).isFile())
+    .sort();
 }
 
 function linkInto(dir: string, files: readonly string[]): void {
@@ -109,7 +120,10 @@ export function builtinCommand(): Command {
         // Files written elsewhere (merge writes its `out` directory) are also linked into <outputs>/<name>/,
         // where a CWL engine collects a list of files.
         for (const [output, value] of Object.entries(produced)) {
-          if (value.kind === "value" && Array.isArray(value.value)) linkInto(path.join(options.outputs, output), value.value as string[]);
+          // (A list of other values, such as bucket ids or batches, is only written as JSON.)
+          if (value.kind === "value" && Array.isArray(value.value) && value.value.length > 0 && value.value.every((f) => typeof f === "string" && path.isAbsolute(f))) {
+            linkInto(path.join(options.outputs, output), value.value as string[]);
+          }
           const json = value.kind === "list" ? value.items.map((item) => (item.kind === "file" ? path.basename(item.path).replace(/\.[^.]+$/, "") : null)) : value.kind === "value" ? value.value : value.path;
           writeJsonAtomic(path.join(options.outputs, `${output}.json`), json);
         }

@@ -2,6 +2,7 @@ import * as path from "path";
 import { LidarInputError } from "../lidar/errors";
 import { expandInputs } from "../lidar/inputs";
 import { BuiltinInputError, BuiltinStep, checkRules, number, reportingInputErrors, text, unwritableDirectory } from "./builtinStep";
+import { BATCH_SPLIT_STEPS } from "./batchSplitSteps";
 import { PARALLEL_SPLIT_STEPS } from "./parallelSplitSteps";
 import { fileValue, filesOf, listValue, plainValue, ValueBindingError } from "./values";
 
@@ -68,4 +69,4 @@ const merge: BuiltinStep = {
   },
 };
 
-export const BUILTIN_STEPS: Readonly<Record<string, BuiltinStep>> = { split, merge, ...PARALLEL_SPLIT_STEPS };
+export const BUILTIN_STEPS: Readonly<Record<string, BuiltinStep>> = { split, merge, ...PARALLEL_SPLIT_STEPS, ...BATCH_SPLIT_STEPS };

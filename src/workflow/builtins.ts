@@ -76,6 +76,61 @@ export const BUILTINS: Readonly<Record<string, ComponentInterface>> = {
     ],
     outputs: [{ name: "tile", type: "str" }],
   },
+  // What the Argo rendering makes of builtin/split at country scale (src/workflow/argo/batched.ts,
+  // src/lidar/batches.ts): not for workflows, which say builtin/split; `naaw builtin` runs them in the pods.
+  "builtin/plan_inputs": {
+    uses: "builtin/plan_inputs",
+    name: "plan_inputs",
+    builtin: true,
+    description: "Cut the listing of the input prefix into batches of LAS/LAZ keys, one per split pod",
+    inputs: [{ name: "listing", type: "list[str]" }],
+    params: [
+      { name: "input", type: "str", required: true },
+      { name: "per_batch", type: "int", required: true },
+      { name: "absent", type: "str", required: true },
+      { name: "max_batches", type: "int", required: false, default: 0 },
+    ],
+    outputs: [{ name: "batches", type: "list[dict]" }],
+  },
+  "builtin/split_batch": {
+    uses: "builtin/split_batch",
+    name: "split_batch",
+    builtin: true,
+    description: "Cut a batch of LAS/LAZ files into pieces filed by tile under the tile's bucket",
+    inputs: [],
+    params: [
+      { name: "batch", type: "dict", required: true },
+      { name: "input", type: "str", required: true },
+      { name: "pieces", type: "str", required: true },
+      { name: "per_batch", type: "int", required: true },
+      { name: "absent", type: "str", required: true },
+      { name: "buckets", type: "int", required: true },
+      { name: "tile_size", type: "float", required: false, default: 500.0 },
+      { name: "cell_size", type: "float", required: false, default: 10.0 },
+      { name: "norm_cell_size", type: "float", required: false, default: 0.0 },
+      { name: "crs", type: "str", required: false, default: "" },
+    ],
+    outputs: [
+      { name: "buckets", type: "list[str]" },
+      { name: "crs", type: "str" },
+    ],
+    files: { fetch: ["input"], store: ["pieces"] },
+  },
+  "builtin/plan_buckets": {
+    uses: "builtin/plan_buckets",
+    name: "plan_buckets",
+    builtin: true,
+    description: "The fan-in of the split pods: the buckets that hold pieces, and the CRS the whole input agrees on",
+    inputs: [
+      { name: "buckets", type: "list[list]" },
+      { name: "crs_values", type: "list[str]" },
+    ],
+    params: [{ name: "crs", type: "str", required: false, default: "" }],
+    outputs: [
+      { name: "buckets", type: "list[str]" },
+      { name: "crs", type: "str" },
+    ],
+  },
   "builtin/merge": {
     uses: "builtin/merge",
     name: "merge",
@@ -98,6 +153,9 @@ export const BUILTINS: Readonly<Record<string, ComponentInterface>> = {
  * Built-ins that only the local runner runs so far: the Argo and CWL emitters report a step using one
  * (docs/argo-scale.md, "Where it stands"), rather than render a pod or tool that could not find its files.
  */
+/** The built-ins the Argo rendering lowers builtin/split into; a workflow cannot use them. */
+export const ARGO_LOWERING_BUILTINS: ReadonlySet<string> = new Set(["builtin/plan_inputs", "builtin/split_batch", "builtin/plan_buckets"]);
+
 export const LOCAL_ONLY_BUILTINS: ReadonlySet<string> = new Set(["builtin/inputs", "builtin/split_pieces", "builtin/plan_tiles", "builtin/join"]);
 
 /** A problem a built-in's rule finds: which of its params it is about, and the message. */

@@ -3,7 +3,7 @@ import * as path from "path";
 import { CatalogEntry, displayPath, loadCatalog } from "../containerize/catalog";
 import { ImageOptions } from "../containerize/spec";
 import { DiagnosticError, formatDiagnostic } from "../diagnostics";
-import { BUILTINS } from "./builtins";
+import { ARGO_LOWERING_BUILTINS, BUILTINS } from "./builtins";
 import { WorkflowType } from "./spec";
 
 /** What a workflow step can bind and read: a notebook component's or a built-in's interface. */
@@ -78,7 +78,9 @@ export class WorkflowCatalog {
   lookup(uses: string): Lookup {
     if (uses.startsWith("builtin/")) {
       const builtin = BUILTINS[uses];
-      return builtin ? { found: builtin } : { problem: `unknown built-in step '${uses}'; the built-ins are ${Object.keys(BUILTINS).join(", ")}` };
+      if (builtin && ARGO_LOWERING_BUILTINS.has(uses)) return { problem: `'${uses}' is a step of what the Argo rendering makes of builtin/split, not one a workflow uses: use builtin/split` };
+      const usable = Object.keys(BUILTINS).filter((name) => !ARGO_LOWERING_BUILTINS.has(name));
+      return builtin ? { found: builtin } : { problem: `unknown built-in step '${uses}'; the built-ins are ${usable.join(", ")}` };
     }
     const [notebookName, componentName] = uses.split("/");
     const notebook = this.notebook(notebookName);
