@@ -30,7 +30,7 @@ export function mainTemplate(ctx: ArgoContext): ArgoTemplate {
 }
 
 /** The task that runs a foreach group once per element of its list. */
-function groupTask(ctx: ArgoContext, group: GraphForeach): ArgoTask {
+export function groupTask(ctx: ArgoContext, group: GraphForeach): ArgoTask {
   // Resolve the inner steps first: they record which outer values the group must be given.
   ctx.innerTasks.set(group.id, ctx.graph.steps.filter((s) => s.foreach === group.id).map((s) => stepTask(ctx, s, group)));
   const over = parameterText(ctx, group.over, undefined, group.spec.foreach.at, `foreach '${group.id}'`);
@@ -70,7 +70,7 @@ export function groupTemplate(ctx: ArgoContext, group: GraphForeach): ArgoTempla
 }
 
 /** The task of one step, in the main DAG (group undefined) or in its group's DAG. */
-function stepTask(ctx: ArgoContext, step: GraphStep, group: GraphForeach | undefined): ArgoTask {
+export function stepTask(ctx: ArgoContext, step: GraphStep, group: GraphForeach | undefined): ArgoTask {
   const plan = ctx.planOf.get(step.id)!;
   const parameters: ArgoParameter[] = [{ name: STEP_PARAM, value: step.id }];
   const artifacts: ArgoArtifact[] = [];

@@ -7,15 +7,21 @@ import { workflowParameter } from "./params";
 import { planTemplates } from "./plans";
 import { checkTemplateNames, checkValueTypes } from "./problems";
 import { containerTemplates } from "./templates";
+import { renderBatched } from "./batched";
 
 /** The whole manifest: metadata, the workflow-wide spec, and the templates (main, groups, containers). */
 export function renderDocument(ctx: ArgoContext, options: ArgoOptions): ArgoRendering {
   planTemplates(ctx);
   checkValueTypes(ctx);
   // Tasks first: resolving their bindings records what the templates must declare.
-  const main = mainTemplate(ctx);
-  const groupTemplates = ctx.graph.foreach.map((g) => groupTemplate(ctx, g));
-  const templates = [main, ...groupTemplates, ...containerTemplates(ctx)];
+  const batched = options.batching ? renderBatched(ctx, options.batching) : undefined;
+  const templates = batched
+    ? [batched.main, ...batched.templates, ...containerTemplates(ctx, batched.lowered)]
+    : (() => {
+        const main = mainTemplate(ctx);
+        const groupTemplates = ctx.graph.foreach.map((g) => groupTemplate(ctx, g));
+        return [main, ...groupTemplates, ...containerTemplates(ctx)];
+      })();
   checkTemplateNames(ctx, templates);
 
   const name = ctx.graph.spec.name;

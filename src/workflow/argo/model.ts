@@ -65,6 +65,10 @@ export interface ArgoTemplate {
   /** A Kubernetes object the template creates (e.g. a child Workflow), run by one Argo pod. */
   resource?: { action: string; manifest: string; successCondition?: string; failureCondition?: string };
   retryStrategy?: ArgoRetryStrategy;
+  /** Argo's data template: lists the artifact repository's keys under a prefix, then filters them (a pod, no image of ours). */
+  data?: { source: { artifactPaths: ArgoArtifact }; transformation: { expression: string }[] };
+  /** Labels and annotations of the template's pods. */
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
 }
 
 /** One container of a containerSet; `dependencies` name containers of the same set. */

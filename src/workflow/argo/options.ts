@@ -1,5 +1,14 @@
+import { BatchingOptions } from "./batched";
+
 /** How to render (renderArgo). */
 export interface ArgoOptions {
+  /**
+   * Render builtin/split and the foreach over its tiles batched (docs/argo-scale.md): a split over
+   * batches of input files and one pod per bucket of tiles running the foreach's steps as a
+   * containerSet, so a run of 10,000 tiles stays within what one Workflow object holds. Unset: one
+   * pod per step per tile. A workflow without that shape renders as if unset.
+   */
+  readonly batching?: BatchingOptions;
   /**
    * Image prefix: a notebook component's image is `<registry>/<component>:<content hash>`.
    * @default "naaw"

@@ -7,7 +7,7 @@ import { ArgoDocument, ArgoTask, ArgoTemplate } from "./model";
  * The controller makes (workflow/controller/dag.go, operator.go, container_set_template.go):
  *   - a DAG node for every run of a DAG template (the workflow's own root node is the entrypoint's);
  *   - a TaskGroup node for a task with withParam, and under it one child run per item;
- *   - a Pod node for every run of a container, script or resource template;
+ *   - a Pod node for every run of a container, script, data or resource template;
  *   - for a template with a retryStrategy, a Retry node with one Pod node per attempt under it;
  *   - for a containerSet, its Pod node plus one Container node per container.
  * A withParam list and every output parameter are stored in the status as text too, so the
@@ -124,8 +124,8 @@ class Counter {
     if (template.retryStrategy) this.add("Retry", runs);
     this.add("Pod", runs * attempts);
     if (template.containerSet) this.add("Container", runs * attempts * template.containerSet.containers.length);
-    else if (!template.container && !template.resource) {
-      throw new ScaleError(`template '${name}' is neither a DAG, a container, a containerSet nor a resource; its nodes cannot be counted`);
+    else if (!template.container && !template.resource && !template.data) {
+      throw new ScaleError(`template '${name}' is neither a DAG, a container, a containerSet, a data nor a resource template; its nodes cannot be counted`);
     }
   }
 

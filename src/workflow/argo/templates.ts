@@ -87,12 +87,12 @@ export function containerTemplate(ctx: ArgoContext, plan: TemplatePlan): ArgoTem
 }
 
 /** Every container template, sorted by name (they follow `main` and the group DAGs). */
-export function containerTemplates(ctx: ArgoContext): ArgoTemplate[] {
-  return sortedByName(ctx.plans.map((p) => containerTemplate(ctx, p)));
+export function containerTemplates(ctx: ArgoContext, lowered: ReadonlySet<string> = new Set()): ArgoTemplate[] {
+  return sortedByName(ctx.plans.filter((p) => p.steps.some((s) => !lowered.has(s.id))).map((p) => containerTemplate(ctx, p)));
 }
 
 /** The step's `retry` as Argo's retryStrategy, or undefined without one. */
-function retryStrategyOf(step: GraphStep): ArgoRetryStrategy | undefined {
+export function retryStrategyOf(step: GraphStep): ArgoRetryStrategy | undefined {
   const retry = step.spec.retry;
   if (!retry) return undefined;
   return {
@@ -105,7 +105,7 @@ function retryStrategyOf(step: GraphStep): ArgoRetryStrategy | undefined {
   };
 }
 
-function containerCommon(step: GraphStep): Pick<ArgoContainer, "resources" | "securityContext" | "volumeMounts"> {
+export function containerCommon(step: GraphStep): Pick<ArgoContainer, "resources" | "securityContext" | "volumeMounts"> {
   const r = step.spec.resources;
   const requests: Record<string, string> = {};
   if (r?.cpu !== undefined) requests.cpu = String(r.cpu);
