@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { buildCommand } from "./build";
 import { builtinCommand } from "./builtin";
+import { builtinChainCommand } from "./builtinChain";
 import { cacheCommand } from "./cache";
 import { componentsCommand } from "./components";
 import { planCommand } from "./plan";
@@ -24,7 +25,8 @@ export function program(): Command {
     .addCommand(submitCommand())
     .addCommand(planCommand())
     .addCommand(cacheCommand())
-    .addCommand(builtinCommand());
+    .addCommand(builtinCommand())
+    .addCommand(builtinChainCommand());
 }
 
 export function main(argv: readonly string[]): void {

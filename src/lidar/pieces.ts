@@ -92,11 +92,11 @@ export interface TilePlan {
 }
 
 /**
- * Groups the pieces of every input by tile and writes one plan `<outDir>/<tile>.json` per tile; the
- * plans' paths, sorted by tile id as today's split sorts its tiles. Within a tile the pieces are in
- * input order: the inputs are sorted paths (expandInputs), so sorting by source file gives that order.
+ * The pieces of every input grouped by tile, one plan per tile, sorted by tile id as today's split
+ * sorts its tiles. Within a tile the pieces are in input order: the inputs are sorted paths
+ * (expandInputs), so sorting by source file gives that order.
  */
-export function planTiles(pieces: readonly string[], outDir: string): string[] {
+function groupPieces(pieces: readonly string[]): TilePlan[] {
   const byTile = new Map<string, { npy: string; sidecar: PieceSidecar }[]>();
   let sizes: { tile: number; cell: number; from: string } | undefined;
   for (const npy of pieces) {
@@ -109,8 +109,7 @@ export function planTiles(pieces: readonly string[], outDir: string): string[] {
     group.push({ npy, sidecar });
     byTile.set(sidecar.tile, group);
   }
-  fs.mkdirSync(outDir, { recursive: true });
-  const tiles = [...byTile.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const tiles = [...byTile.keys()].sort(compare);
   return tiles.map((tile) => {
     const group = byTile.get(tile)!.sort((a, b) => compare(a.sidecar.source_files[0]!, b.sidecar.source_files[0]!));
     for (let i = 1; i < group.length; i++) {
@@ -119,8 +118,16 @@ export function planTiles(pieces: readonly string[], outDir: string): string[] {
       }
     }
     const point_count = group.reduce((sum, p) => sum + p.sidecar.point_count, 0);
-    const plan: TilePlan = { tile, tile_size: sizes!.tile, cell_size: sizes!.cell, point_count, pieces: group.map((p) => path.resolve(p.npy)) };
-    const file = path.join(outDir, `${tile}.json`);
+    return { tile, tile_size: sizes!.tile, cell_size: sizes!.cell, point_count, pieces: group.map((p) => path.resolve(p.npy)) };
+  });
+}
+
+/** Groups the pieces of every input by tile and writes one plan `<outDir>/<tile>.json` per tile; the plans' paths, sorted by tile id. */
+export function planTiles(pieces: readonly string[], outDir: string): string[] {
+  const plans = groupPieces(pieces);
+  fs.mkdirSync(outDir, { recursive: true });
+  return plans.map((plan) => {
+    const file = path.join(outDir, `${plan.tile}.json`);
     fs.writeFileSync(file, JSON.stringify(plan, null, 1) + "\n");
     return file;
   });
@@ -159,7 +166,31 @@ const COPY_BYTES = TILE_RECORD_BYTES * 65536;
  * store writes) and its sidecar, byte for byte as `splitPointClouds` over all inputs would.
  */
 export function joinTile(options: JoinOptions): { npy: string; json: string; pointCount: number } {
-  const plan = readPlan(options.plan);
+  return joinPlan(readPlan(options.plan), options);
+}
+
+/**
+ * The join of one tile from a directory holding only its pieces (`<dir>/<any name>.npy` + `.json`,
+ * as a pod receives `pieces/<tile>/`), in the order planTiles gives them (by their sidecars' source
+ * file), without a plan file. The directory's name must be the tile's.
+ */
+export function joinTileDirectory(options: { readonly dir: string; readonly outDir: string; readonly crs: string }): { npy: string; json: string; pointCount: number } {
+  let names: string[];
+  try {
+    names = fs.readdirSync(options.dir).filter((name) => name.endsWith(".npy") && !name.startsWith("."));
+  } catch (error) {
+    throw new LidarInputError(`${options.dir}: cannot list the tile's pieces (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  if (names.length === 0) throw new LidarInputError(`${options.dir}: holds no pieces (<name>.npy + <name>.json, as a split into pieces writes them)`);
+  const plans = groupPieces(names.sort(compare).map((name) => path.join(options.dir, name)));
+  const tile = path.basename(path.resolve(options.dir));
+  if (plans.length !== 1 || plans[0]!.tile !== tile) {
+    throw new LidarInputError(`${options.dir}: holds pieces of ${plans.map((p) => p.tile).join(", ")}, but a tile's directory holds only pieces of the tile it is named after (${tile})`);
+  }
+  return joinPlan(plans[0]!, { outDir: options.outDir, crs: options.crs });
+}
+
+function joinPlan(plan: TilePlan, options: Omit<JoinOptions, "plan">): { npy: string; json: string; pointCount: number } {
   cellsPerTileOf(plan.tile_size, plan.cell_size);
   const parts = plan.pieces.map((npy) => ({ npy, sidecar: readPieceSidecar(npy), dataOffset: pieceDataOffset(npy) }));
   for (const part of parts) {
@@ -191,7 +222,7 @@ function linked(from: string, to: string): boolean {
   }
 }
 
-function writeSidecar(plan: TilePlan, parts: readonly { sidecar: PieceSidecar }[], options: JoinOptions): string {
+function writeSidecar(plan: TilePlan, parts: readonly { sidecar: PieceSidecar }[], options: Omit<JoinOptions, "plan">): string {
   const pointCount = parts.reduce((sum, p) => sum + p.sidecar.point_count, 0);
   // Bounds are cells × cell_size, and rounding a product is monotone: the min of the pieces' lower
   // edges is the lower edge of their least cell, exactly as one split computes it.

@@ -1,4 +1,4 @@
-"""Command line: `python3 -m naaw_runtime run ...` and `python3 -m naaw_runtime serve ...`."""
+"""Command line: `python3 -m naaw_runtime run ...`, `... serve ...` and `... chain ...`."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from .errors import CellError, NaawError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python3 -m naaw_runtime",
-        description="Run a NaaW component once (run) or as a REST service (serve).",
+        description="Run a NaaW component once (run), as a REST service (serve), or per item in a pod (chain).",
     )
     parser.add_argument("--version", action="version", version=f"naaw_runtime {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,serve}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,serve,chain}")
 
     run = commands.add_parser(
         "run",
@@ -60,7 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when standard input closes: a supervising process (naaw run) holds the other end, so the service "
         "never outlives it, even when it is killed",
     )
+    add_chain_parser(commands)
     return parser
+
+
+def add_chain_parser(commands: argparse._SubParsersAction) -> None:
+    chain = commands.add_parser(
+        "chain",
+        help="one container of a pod running a tile chain: the component once per item, pipelined (docs/pod-chain.md)",
+        description="Run the component on every item of --items-from in order, each as soon as its producers "
+        "(other containers of the pod) have finished that item. Exit 0 when all are done, 2 on bad input, "
+        "1 when the component failed or another step stopped.",
+    )
+    chain.add_argument("--component", required=True, metavar="DIR", help="the component directory")
+    chain.add_argument("--work", required=True, metavar="WORK", help="the work directory the pod's containers share")
+    chain.add_argument("--items-from", required=True, metavar="DIR", help="the items are the sorted names of this directory's subdirectories")
+    chain.add_argument("--step", required=True, metavar="S", help="this container's step id")
+    chain.add_argument("--chain", required=True, metavar="S1,S2,...", help="every step of the pod, comma-separated")
+    chain.add_argument("--input", action="append", default=[], metavar="NAME=STEP/OUTPUT", help="an input from another step's output (repeatable)")
+    chain.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a param value, JSON unless the param is a str (repeatable)")
+    chain.add_argument("--param-from", action="append", default=[], metavar="NAME=STEP/OUTPUT", help="a param from another step's JSON output (repeatable)")
+    chain.add_argument("--export", action="append", default=[], metavar="OUTPUT=DIR", help="also put the output at DIR/<item>.<ext> (repeatable)")
+    chain.add_argument("--window", type=int, default=2, metavar="W", help="items in flight in the pod at most (default: 2)")
 
 
 # Kubernetes' default terminationMessagePath. What a container writes there becomes its terminated
@@ -86,6 +107,10 @@ def write_termination_message(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "chain":
+        from .chain import run_chain
+
+        return run_chain(args, write_termination_message)
     try:
         if args.command == "run":
             from .batch import run_batch
