@@ -84,30 +84,6 @@ function containerSetPerTile(base: ArgoDocument): ArgoDocument {
   return withTemplates(base, [{ name: "main", dag: { tasks } }, chainSet(base, "tile-chain"), template(base, "builtin-split"), template(base, "builtin-merge")]);
 }
 
-/** Split in parallel over batches of inputs, tiles batched per pod (a containerSet per batch). */
-function batchedPods(base: ArgoDocument): ArgoDocument {
-  const split = template(base, "builtin-split");
-  const pod = (name: string, output: string): ArgoTemplate => ({
-    name,
-    container: { ...split.container!, args: [...split.container!.args, "--batches", output] },
-    outputs: { parameters: [{ name: output, valueFrom: { path: `/tmp/naaw/outputs/${output}.json` } }] },
-  });
-  const main: ArgoTemplate = {
-    name: "main",
-    dag: {
-      tasks: [
-        { name: "plan-inputs", template: "plan-inputs" },
-        { name: "split", template: "split-batch", dependencies: ["plan-inputs"], withParam: "{{tasks.plan-inputs.outputs.parameters.input-batches}}", arguments: { parameters: [{ name: "item", value: "{{item}}" }] } },
-        { name: "plan-tiles", template: "plan-tiles", dependencies: ["split"] },
-        { name: "tiles", template: "tile-batch", dependencies: ["plan-tiles"], withParam: "{{tasks.plan-tiles.outputs.parameters.tile-batches}}", arguments: { parameters: [{ name: "item", value: "{{item}}" }] } },
-        { name: "merge", template: "builtin-merge", dependencies: ["tiles"] },
-      ],
-    },
-  };
-  const splitBatch: ArgoTemplate = { name: "split-batch", inputs: { parameters: [{ name: "item" }] }, container: split.container!, retryStrategy: split.retryStrategy ?? { limit: "2", retryPolicy: "Always", expression: "lastRetry.exitCode != '2'" } };
-  return withTemplates(base, [main, pod("plan-inputs", "input-batches"), pod("plan-tiles", "tile-batches"), splitBatch, chainSet(base, "tile-batch"), template(base, "builtin-merge")]);
-}
-
 /** A child Workflow per batch of tiles: the parent creates each from the WorkflowTemplate. */
 function childWorkflowsParent(base: ArgoDocument): ArgoDocument {
   const main = template(base, "main");
@@ -224,30 +200,29 @@ describe("Argo scale: the nodes and parameters of one Workflow object", function
       assert.equal(childReport.pods, perChild * 6);
     });
 
-    it("split over 140 batches of 10 inputs, tiles in 200 batches of 50 per pod: 1,686 nodes and 2 kB lists, under both limits", () => {
+    it("planBatches' sizes for AHN3 (140 split pods of 10 inputs, 200 tile batches of 50) are what the batched rendering holds: 1,947 nodes", () => {
       const plan = planBatches({ inputs: AHN3.inputs, tiles: AHN3.tiles, parallelism: 200 });
-      assert.deepEqual(plan, { splitBatches: 140, inputsPerSplit: 10, tileBatches: 200, tilesPerBatch: 50, childWorkflows: 0, batchesPerChild: 200, nodes: 1_686 });
-      const doc = batchedPods(demo);
+      assert.deepEqual(plan, { splitBatches: 140, inputsPerSplit: 10, tileBatches: 200, tilesPerBatch: 50, childWorkflows: 0, batchesPerChild: 200, nodes: 1_947 });
+      const previous = process.cwd();
+      process.chdir(ROOT);
+      const { graph } = compileWorkflow("workflows/lidar.yaml");
+      process.chdir(previous);
+      const { document: doc, problems } = renderArgo(graph!, { batching: { inputsPerSplit: plan.inputsPerSplit, tileBatches: plan.tileBatches } });
+      assert.deepEqual(problems, []);
       assert.deepEqual(validate(doc), []);
-      const report = argoScale(doc, {
-        ...AHN3,
-        lists: {
-          "plan-inputs.input-batches": { length: plan.splitBatches, item: `inputs-${plan.splitBatches - 1}` },
-          "plan-tiles.tile-batches": { length: plan.tileBatches, item: `tiles-${plan.tileBatches - 1}` },
-        },
-      });
-      print("batched: split 140 × 10 inputs, tiles 200 × 50", report);
-      // planBatches' formula is what Argo's accounting gives for the batched structure.
+      const batch = JSON.stringify({ id: "inputs-139", index: 139, ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, AHN3.inputKey])) });
+      const report = argoScale(doc, { ...AHN3, lists: { "split-plan.batches": { length: plan.splitBatches, item: batch }, "split-buckets.buckets": { length: plan.tileBatches, item: "b199" } } });
+      print("batched (the rendering): split 140 × 10 inputs, tiles 200 × 50", report);
+      // planBatches' formula is what Argo's accounting gives for the rendered structure.
       assert.equal(report.nodes, plan.nodes);
-      assert.equal(report.pods, 1 + 140 + 1 + 200 + 1);
-      assert.equal(report.largestParameter.bytes, 2_401);
+      assert.equal(report.pods, 1 + 1 + 140 + 1 + 200 + 1);
       assert.deepEqual(scaleProblems(report), []);
     });
 
     it("past the node budget the batches go to child Workflows, each object under 3,000 nodes", () => {
       const plan = planBatches({ inputs: AHN3.inputs, tiles: 200_000, parallelism: 2_000 });
-      assert.deepEqual(plan, { splitBatches: 140, inputsPerSplit: 10, tileBatches: 2_000, tilesPerBatch: 100, childWorkflows: 5, batchesPerChild: 428, nodes: 2_998 });
-      assert.throws(() => planBatches({ inputs: 20_000, tiles: 10, parallelism: 1 }), /read at least \d+ inputs per split pod/);
+      assert.deepEqual(plan, { splitBatches: 140, inputsPerSplit: 10, tileBatches: 2_000, tilesPerBatch: 100, childWorkflows: 7, batchesPerChild: 333, nodes: 2_999 });
+      assert.throws(() => planBatches({ inputs: 30_000, tiles: 10, parallelism: 1 }), /read at least \d+ inputs per split pod/);
       assert.throws(() => planBatches({ inputs: 1, tiles: 0, parallelism: 1 }), /tiles must be a whole number of at least 1/);
     });
   });

@@ -1,21 +1,30 @@
 import { ARGO_OBJECT_LIMITS } from "./scale";
 
 /*
- * Sizes for the batched design of docs/argo-scale.md: a parallel split over batches of input files,
- * then one pod per batch of tiles (a containerSet of the component chain). The nodes of one run:
- *   main DAG 1 + plan-inputs 1 + split TaskGroup 1 + 2 per split batch (Retry + Pod)
- *   + plan-tiles 1 + tiles TaskGroup 1 + 7 per tile batch (Pod + 6 Container) + merge 1
- * = 6 + 2·S + 7·K (test/argo-scale.test.ts counts the same structure with argoScale). When K batches
- * do not fit one object, they go to child Workflows of at most `batchesPerChild` batches each
- * (a child: DAG 1 + TaskGroup 1 + 7 per batch), and the parent holds one resource node per child.
+ * Sizes for the batched rendering (./batched/, docs/argo-scale.md): a split over batches of input
+ * files, then one pod per bucket of tiles (a containerSet of the join and the component chain). The
+ * nodes of one run of workflows/lidar.yaml, as test/argo-batched.test.ts counts them with argoScale:
+ *   main DAG 1 + list 1 + plan 1 + split TaskGroup 1 + 1 Pod per split batch
+ *   + buckets 1 + tiles TaskGroup 1 + 9 per tile batch (Retry + Pod + 7 Container) + merge 1
+ * = 7 + S + 9·K. When K batches do not fit one object, they would go to child Workflows of at most
+ * `batchesPerChild` batches each (a child: DAG 1 + TaskGroup 1 + 9 per batch), the parent holding
+ * one resource node per child; the rendering does not make children yet (it refuses such a K).
  */
 
-/** Nodes per tile batch: the pod and one Container node per component of the chain. */
-const NODES_PER_TILE_BATCH = 1 + 6;
-/** Nodes per split batch: the Retry node and one attempt's pod. */
-const NODES_PER_SPLIT_BATCH = 2;
-/** main, plan-inputs, split's TaskGroup, plan-tiles, tiles' TaskGroup, merge. */
-const FIXED_NODES = 6;
+/** Nodes per tile batch: Retry, the pod, and one Container node for the join and each of the six components. */
+const NODES_PER_TILE_BATCH = 1 + 1 + 7;
+/** Nodes per split batch: its pod (the demo's split has no retry). */
+const NODES_PER_SPLIT_BATCH = 1;
+/** main, list, plan, split's TaskGroup, buckets, tiles' TaskGroup, merge. */
+const FIXED_NODES = 7;
+/** The most tile batches a rendering asks for: 250 × 9 nodes leave room for 742 split pods (7,420 inputs at 10 a pod). */
+export const MAX_TILE_BATCHES = 250;
+
+/** The batching a stack's plan asks for: one tile batch per pod the cluster runs at once, within MAX_TILE_BATCHES. */
+export function batchingForParallelism(parallelism: number | undefined): { inputsPerSplit: number; tileBatches: number } {
+  const wanted = parallelism !== undefined && Number.isInteger(parallelism) && parallelism >= 1 ? parallelism : 16;
+  return { inputsPerSplit: 10, tileBatches: Math.min(wanted, MAX_TILE_BATCHES) };
+}
 
 export interface BatchingInput {
   /** Input files. @example 1400 */
@@ -57,7 +66,7 @@ export function planBatches(input: BatchingInput, limits: { readonly nodes: numb
   const tileBatches = Math.ceil(input.tiles / tilesPerBatch);
   const inOne = FIXED_NODES + NODES_PER_SPLIT_BATCH * splitBatches + NODES_PER_TILE_BATCH * tileBatches;
   if (inOne <= limits.nodes) return { splitBatches, inputsPerSplit, tileBatches, tilesPerBatch, childWorkflows: 0, batchesPerChild: tileBatches, nodes: inOne };
-  // Children: DAG + TaskGroup + 7 a batch each; the parent keeps one resource pod per child.
+  // Children: DAG + TaskGroup + 9 a batch each; the parent keeps one resource pod per child.
   const batchesPerChild = Math.floor((limits.nodes - 2) / NODES_PER_TILE_BATCH);
   const childWorkflows = Math.ceil(tileBatches / batchesPerChild);
   const parent = FIXED_NODES + NODES_PER_SPLIT_BATCH * splitBatches + childWorkflows;

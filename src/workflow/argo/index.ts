@@ -16,6 +16,7 @@ import { ArgoOptions } from "./options";
  *   context.ts    what a rendering records as it goes
  *   scale.ts      how many nodes and how large a parameter a run of the manifest holds
  *   batching.ts   batch sizes that keep a country-sized run within those limits (docs/argo-scale.md)
+ *   batched/      the batched rendering of builtin/split and its tiles' foreach, for country-sized runs
  * Helpers shared with the other engines are in ../emitter/.
  *
  * Built-ins that read or write files, not values (split's input and tiles, merge's out), exchange
@@ -28,7 +29,8 @@ export type { ArgoOptions } from "./options";
 export type { ArgoNodeType, ParameterSize, ScaleInput, ScaleReport } from "./scale";
 export { ARGO_OBJECT_LIMITS, ScaleError, argoScale, jsonListBytes, scaleProblems } from "./scale";
 export type { BatchPlan, BatchingInput } from "./batching";
-export { planBatches } from "./batching";
+export { MAX_TILE_BATCHES, batchingForParallelism, planBatches } from "./batching";
+export type { BatchingOptions } from "./batched";
 
 /**
  * Renders the typed DAG as an Argo Workflow (or WorkflowTemplate). Pure: the same graph and options
