@@ -92,8 +92,8 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
   after(() => scratch.cleanup());
 
   /** Every container's command line, as the emitter renders them (paths under the pod's /tmp, here `pod`). */
-  function commands(pod: string, window: number): Record<string, { command: string; args: string[]; cwd: string }> {
-    const common = ["--work", path.join(pod, "work"), "--items-from", pieces, "--chain", CHAIN.join(","), "--window", String(window)];
+  function commands(pod: string, window: number, itemsFrom: string): Record<string, { command: string; args: string[]; cwd: string }> {
+    const common = ["--work", path.join(pod, "work"), "--items-from", itemsFrom, "--chain", CHAIN.join(","), "--window", String(window)];
     const all: Record<string, { command: string; args: string[]; cwd: string }> = {
       join: { command: process.execPath, args: [NAAW, "builtin-chain", "join", ...common, "--param", `crs=${crs}`], cwd: pod },
     };
@@ -107,16 +107,19 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
   }
 
   /** Starts every container at once; resolves when all have exited. `onStart` sees the children (to kill one). */
-  async function runPod(name: string, options: { window?: number; env?: NodeJS.ProcessEnv; onStart?: (children: Map<string, ChildProcess>, pod: string) => void } = {}): Promise<{ exits: Exit[]; pod: string; seconds: number }> {
+  async function runPod(name: string, options: { window?: number; itemsFrom?: string; env?: NodeJS.ProcessEnv; onStart?: (children: Map<string, ChildProcess>, pod: string) => void } = {}): Promise<{ exits: Exit[]; pod: string; seconds: number; peak: number }> {
     const pod = path.join(scratch.dir, name);
     fs.mkdirSync(pod, { recursive: true });
     const env = { ...process.env, PYTHONPATH: "", ...options.env };
     const started = performance.now();
     const children = new Map<string, ChildProcess>();
-    const exits = Object.entries(commands(pod, options.window ?? 2)).map(
+    const exits = Object.entries(commands(pod, options.window ?? 2, options.itemsFrom ?? pieces)).map(
       ([step, { command, args, cwd }]) =>
         new Promise<Exit>((resolve) => {
-          const child = spawn(command, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
+          // Each container's termination log, as Kubernetes gives it one (the runtimes write it only if it exists).
+          const terminationLog = path.join(pod, `termination-log-${step}`);
+          fs.writeFileSync(terminationLog, "");
+          const child = spawn(command, args, { cwd, env: { ...env, NAAW_TERMINATION_LOG: terminationLog }, stdio: ["ignore", "ignore", "pipe"] });
           children.set(step, child);
           let stderr = "";
           child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -124,11 +127,18 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
         }),
     );
     options.onStart?.(children, pod);
+    // The tiles in flight: item directories in the work directory, sampled while the pod runs.
+    let peak = 0;
+    const sampler = setInterval(() => {
+      const work = path.join(pod, "work");
+      if (fs.existsSync(work)) peak = Math.max(peak, fs.readdirSync(work).filter((n) => !n.startsWith(".")).length);
+    }, 15);
     // No container may hang: a pod that has not ended in a minute fails the test (and is killed).
     const guard = setTimeout(() => children.forEach((c) => c.kill("SIGKILL")), 60_000);
     const done = await Promise.all(exits);
     clearTimeout(guard);
-    return { exits: done, pod, seconds: (performance.now() - started) / 1000 };
+    clearInterval(sampler);
+    return { exits: done, pod, seconds: (performance.now() - started) / 1000, peak };
   }
 
   function assertExported(pod: string, tiles: readonly string[]): void {
@@ -145,13 +155,33 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
     return fs.readdirSync(work).flatMap((name) => (name === ".alive" ? [] : name === ".trash" ? fs.readdirSync(path.join(work, name)).map((n) => `.trash/${n}`) : [name]));
   }
 
-  for (const window of [2, 1]) {
+  /**
+   * A smaller batch (the first `count` tiles; the failures need no more), its own copy of the pieces,
+   * in which `spoil` may damage one piece of the 2nd tile. Returns its pieces directory and that piece.
+   */
+  function batchOf(name: string, count: number, spoil?: (piece: string) => void): { itemsFrom: string; piece: string } {
+    // (Copies, not links: a spoiled piece must not change the whole batch's.)
+    const itemsFrom = path.join(scratch.dir, name, "pieces");
+    const tiles = [...expected.keys()].sort().slice(0, count);
+    for (const tile of tiles) fs.cpSync(path.join(pieces, tile), path.join(itemsFrom, tile), { recursive: true });
+    const piece = path.join(itemsFrom, tiles[1]!, fs.readdirSync(path.join(itemsFrom, tiles[1]!)).find((f) => f.endsWith(".npy"))!);
+    spoil?.(piece);
+    return { itemsFrom, piece };
+  }
+
+  // The whole batch with the default window; window 1 (one tile at a time) on a batch of 3.
+  for (const [window, count] of [[2, Infinity], [1, 3]] as const) {
     it(`window ${window}: every tile's raster and raster_info exported, byte for byte the local runner's; nothing left in the work directory`, async () => {
-      const { exits, pod, seconds } = await runPod(`pod-w${window}`, { window });
-      console.log(`      pod of ${expected.size} tiles, window ${window}: ${seconds.toFixed(1)} s`);
+      const tiles = [...expected.keys()].sort().slice(0, count);
+      const itemsFrom = count === Infinity ? pieces : batchOf(`w${window}`, count).itemsFrom;
+      const { exits, pod, seconds, peak } = await runPod(`pod-w${window}`, { window, itemsFrom });
+      console.log(`      pod of ${tiles.length} tiles, window ${window}: ${seconds.toFixed(1)} s, at most ${peak} tiles on disk`);
       for (const exit of exits) assert.equal(exit.code, 0, `${exit.step}: ${exit.stderr}`);
-      assert.deepEqual(fs.readdirSync(path.join(pod, "out", "raster")).sort(), [...expected.keys()].sort().map((t) => `${t}.npy`));
-      assertExported(pod, [...expected.keys()]);
+      // Pipelined, with backpressure: never more than `window` tiles' intermediates on disk, and with 2 the join runs a tile ahead.
+      assert.ok(peak <= window, `${peak} tiles on disk at once`);
+      assert.equal(peak, window);
+      assert.deepEqual(fs.readdirSync(path.join(pod, "out", "raster")).sort(), tiles.map((t) => `${t}.npy`));
+      assertExported(pod, tiles);
       assert.deepEqual(leftInWork(pod), []);
     });
   }
@@ -159,34 +189,52 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
   it("a bad piece in the 2nd tile: join fails on it (exit 2), every other container stops naming join and the tile, the 1st tile is exported", async () => {
     const tiles = [...expected.keys()].sort();
     const bad = tiles[1]!;
-    // The batch's own copy of the pieces, with one of the 2nd tile's cut short.
-    const original = pieces;
-    pieces = path.join(scratch.dir, "bad", "pieces");
-    fs.cpSync(original, pieces, { recursive: true });
-    const victim = fs.readdirSync(path.join(pieces, bad)).find((f) => f.endsWith(".npy"))!;
-    fs.truncateSync(path.join(pieces, bad, victim), fs.statSync(path.join(pieces, bad, victim)).size - 10);
-    try {
-      const { exits, pod, seconds } = await runPod("pod-bad");
-      console.log(`      pod with a bad piece: all stopped in ${seconds.toFixed(1)} s`);
-      const join = exits.find((e) => e.step === "join")!;
-      assert.equal(join.code, 2, join.stderr);
-      assert.match(join.stderr, new RegExp(`^naaw: join failed on ${bad}: .*${victim}.*sidecar says`, "m"));
-      for (const exit of exits.filter((e) => e.step !== "join")) {
-        assert.equal(exit.code, 1, `${exit.step}: ${exit.stderr}`);
-        assert.match(exit.stderr, new RegExp(`^(naaw: )?stopped: join failed on ${bad}: `, "m"), exit.step);
-      }
-      assert.match(fs.readFileSync(path.join(pod, "work", ".abort"), "utf8"), new RegExp(`^join failed on ${bad}: `));
-      assert.ok(fs.existsSync(path.join(pod, "work", bad, "join", ".failed")));
-      assertExported(pod, [tiles[0]!]);
-      assert.ok(!fs.existsSync(path.join(pod, "out", "raster", `${bad}.npy`)));
-    } finally {
-      pieces = original;
+    const { itemsFrom, piece } = batchOf("cut-short", 3, (file) => fs.truncateSync(file, fs.statSync(file).size - 10));
+    const victim = path.basename(piece);
+    const { exits, pod, seconds } = await runPod("pod-bad", { itemsFrom });
+    console.log(`      pod with a bad piece: all stopped in ${seconds.toFixed(1)} s`);
+    const join = exits.find((e) => e.step === "join")!;
+    assert.equal(join.code, 2, join.stderr);
+    assert.match(join.stderr, new RegExp(`^naaw: join failed on ${bad}: .*${victim}.*sidecar says`, "m"));
+    for (const exit of exits.filter((e) => e.step !== "join")) {
+      assert.equal(exit.code, 1, `${exit.step}: ${exit.stderr}`);
+      assert.match(exit.stderr, new RegExp(`^(naaw: )?stopped: join failed on ${bad}: `, "m"), exit.step);
     }
+    assert.match(fs.readFileSync(path.join(pod, "work", ".abort"), "utf8"), new RegExp(`^join failed on ${bad}: `));
+    assert.ok(fs.existsSync(path.join(pod, "work", bad, "join", ".failed")));
+    // What Argo shows as each container's message: the step and tile that failed.
+    assert.match(fs.readFileSync(path.join(pod, "termination-log-join"), "utf8"), new RegExp(`^join failed on ${bad}: `));
+    assert.match(fs.readFileSync(path.join(pod, "termination-log-features"), "utf8"), new RegExp(`^stopped: join failed on ${bad}: `));
+    assertExported(pod, [tiles[0]!]);
+    assert.ok(!fs.existsSync(path.join(pod, "out", "raster", `${bad}.npy`)));
+  });
+
+  it("a notebook component failing on the 2nd tile (load's cell raises): exit 1 naming the notebook cell, the others stop naming load and the tile", async () => {
+    const tiles = [...expected.keys()].sort();
+    // Bounds that are not numbers: the join carries them (as null), and load's float() raises.
+    const spoil = (piece: string): void => {
+      const sidecar = piece.replace(/\.npy$/, ".json");
+      fs.writeFileSync(sidecar, JSON.stringify({ ...JSON.parse(fs.readFileSync(sidecar, "utf8")), bounds: ["a", "b", "c", "d"] }));
+    };
+    const bad = tiles[1]!;
+    const { itemsFrom } = batchOf("bad-bounds", 3, spoil);
+    const { exits, pod } = await runPod("pod-cell-fails", { itemsFrom });
+    const load = exits.find((e) => e.step === "load")!;
+    assert.equal(load.code, 1, load.stderr);
+    assert.match(load.stderr, /^component 'load' failed at notebooks\/lidar\.ipynb cell \d+, line \d+: TypeError: /m);
+    assert.doesNotMatch(load.stderr, /naaw_runtime/, "the traceback shows notebook cells, not the runtime");
+    for (const exit of exits.filter((e) => e.step !== "load")) {
+      assert.equal(exit.code, 1, `${exit.step}: ${exit.stderr}`);
+      assert.match(exit.stderr, new RegExp(`^(naaw: )?stopped: load failed on ${bad}: component 'load' failed at notebooks/lidar\\.ipynb cell`, "m"), exit.step);
+    }
+    assert.match(fs.readFileSync(path.join(pod, "work", bad, "load", ".failed"), "utf8"), /TypeError/);
+    assertExported(pod, [tiles[0]!]);
   });
 
   it("a container killed from outside (SIGKILL, as the OOM killer does): the others stop, naming it and the tile it did not finish", async () => {
-    const tiles = [...expected.keys()].sort();
+    const tiles = [...expected.keys()].sort().slice(0, 3);
     const { exits, pod, seconds } = await runPod("pod-killed", {
+      itemsFrom: batchOf("killed", 3).itemsFrom,
       env: { NAAW_CHAIN_STALE_SECONDS: "3" },
       onStart: (children, pod) => {
         // Killed as soon as it is up (its heartbeat exists), before it can finish the first tile.

@@ -13,6 +13,7 @@ import shutil
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -352,5 +353,11 @@ def run_chain(args: Any, report: Callable[[str], None]) -> int:
             pass  # the disk refuses even this: the others stop when this container's heartbeat goes stale
         report(where + line)
         return exc.exit_code if isinstance(exc, NaawError) else 1
+    except Exception as exc:  # a bug in the runtime: the traceback for the report, and the pod still stops
+        traceback.print_exc()
+        line = f"{step} failed on {item}: internal error: {type(exc).__name__}: {exc}"
+        work.write_abort(line)
+        report(line)
+        return 1
     finally:
         heartbeat.stop()
