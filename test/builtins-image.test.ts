@@ -123,7 +123,7 @@ describe("built-ins image: the program-made build context", function () {
   it("holds the Dockerfile, the compiled CLI and the packages it requires, and nothing for development", () => {
     assert.ok(built.context.get("Dockerfile")!.equals(fs.readFileSync(path.join(ROOT, "images", "builtins", "Dockerfile"))));
     assert.ok(built.context.has(BUILTINS_ENTRY));
-    for (const file of ["src/cli/builtin.js", "src/lidar/split.js", "src/lidar/merge.js", "src/lidar/lazPerf.js"]) assert.ok(built.context.has(file), file);
+    for (const file of ["src/cli/builtin.js", "src/cli/builtinChain.js", "src/chain/protocol.js", "src/chain/stepLoop.js", "src/lidar/split.js", "src/lidar/pieces.js", "src/lidar/merge.js", "src/lidar/lazPerf.js"]) assert.ok(built.context.has(file), file);
     const project = [...built.context.keys()].filter((f) => !f.startsWith("node_modules/"));
     assert.deepEqual(project.filter((f) => !/^(Dockerfile|package\.json|(src|images)\/.*\.js)$/.test(f)), [], "only JavaScript of src/ and images/ besides Dockerfile and package.json");
     // The rest of the CLI, the Pulumi program and the tests are not there.
@@ -194,6 +194,29 @@ describe("built-ins image: the program-made build context", function () {
     for (const [file, bytes] of ours) assert.ok(bytes.equals(theirs.get(file)!), file);
   });
 
+  it("runs the pod chain's join (builtin-chain) from the context alone, over a batch of pieces", () => {
+    ensureDemoData();
+    const las = path.join(ROOT, "data", "lidar", "forest_0_0.las");
+    const split = contextNaaw(["builtin", "split_pieces", "--param", `input=${las}`, "--param", "tile_size=100", "--outputs", path.join(work.dir, "pieces-out")]);
+    assert.equal(split.status, 0, split.stderr);
+    // As a tile pod receives them: pieces/<tile>/<input>.npy + .json.
+    const pieces = path.join(work.dir, "chain-pieces");
+    const made = fs.readdirSync(path.join(work.dir, "pieces-out", "pieces")).filter((f) => f.endsWith(".npy"));
+    for (const npy of made) {
+      const tile = npy.replace(/\.npy$/, "");
+      fs.mkdirSync(path.join(pieces, tile), { recursive: true });
+      for (const ext of [".npy", ".json"]) fs.copyFileSync(path.join(work.dir, "pieces-out", "pieces", tile + ext), path.join(pieces, tile, `forest_0_0${ext}`));
+    }
+    const trace = path.join(work.dir, "chain.trace.json");
+    const chainWork = path.join(work.dir, "chain-work");
+    const ran = contextNaaw(["builtin-chain", "join", "--work", chainWork, "--items-from", pieces, "--chain", "join", "--export", `tile=${path.join(work.dir, "chain-tiles")}`], trace);
+    assert.equal(ran.status, 0, ran.stderr);
+    assertRanFromContext(trace);
+    // One item per tile, each exported, then cleaned from the work directory (join is the whole chain here).
+    assert.deepEqual(fs.readdirSync(path.join(work.dir, "chain-tiles")).sort(), made.map((f) => f.replace(/\.npy$/, ".json")).sort());
+    assert.deepEqual(fs.readdirSync(chainWork).filter((f) => !f.startsWith(".")), []);
+  });
+
   it("runs a real merge to GeoTIFFs (geotiff.js from the context) equal to the project's", () => {
     const tiles = path.join(work.dir, "tiles");
     fs.mkdirSync(tiles);
@@ -221,6 +244,7 @@ describe("built-ins image: the program-made build context", function () {
     assert.equal(help.status, 0);
     assert.match(help.stdout, /^Usage: naaw /m);
     assert.match(help.stdout, /builtin \[options\] <name>/);
+    assert.match(help.stdout, /builtin-chain \[options\] <name>/, "and the pod chain's join (docs/pod-chain.md)");
     assert.equal(contextNaaw(["--version"]).stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
     const other = contextNaaw(["run", "workflows/lidar.yaml"]);
     assert.equal(other.status, 1);
