@@ -1,7 +1,5 @@
 import { Command } from "commander";
 import * as path from "path";
-import { selectEntries } from "../containerize/catalog";
-import { writeBuildContext } from "../containerize/context";
 import { addCatalogOptions, catalogFor, CatalogOptions } from "./catalogOptions";
 import { formatTable, runAction } from "./output";
 
@@ -20,8 +18,9 @@ export function buildCommand(): Command {
   )
     .addHelpText("after", "\nExamples:\n  npx naaw build\n  npx naaw build normalize features --out /tmp/contexts\n  docker build build/components/normalize")
     .action((components: string[], options: BuildOptions) =>
-      runAction(() => {
-        const entries = selectEntries(catalogFor(options.notebook, options.baseImage), components);
+      runAction(async () => {
+        const [{ selectEntries }, { writeBuildContext }] = await Promise.all([import("../containerize/catalog"), import("../containerize/context")]);
+        const entries = selectEntries(await catalogFor(options.notebook, options.baseImage), components);
         const rows = entries.map((entry) => {
           const dir = path.join(options.out, entry.spec.name);
           writeBuildContext(dir, entry.context);

@@ -1,14 +1,11 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { BUILTIN_STEPS, BuiltinInputError } from "../local/builtinSteps";
-import { formatCount } from "../local/progress";
 import { fileValue, listValue, StepValue, ValueBindingError } from "../local/values";
 import { BUILTINS } from "../workflow/builtins";
-import { ComponentInterface } from "../workflow/catalog";
-import { WorkflowType } from "../workflow/spec";
+import type { ComponentInterface } from "../workflow/catalog";
+import type { WorkflowType } from "../workflow/spec";
 import { isList, valueFileExtension } from "../workflow/types";
-import { ParamValueError, resolveParams } from "../local/params";
 import { runAction, UsageError } from "./output";
 import { writeTerminationMessage } from "./terminationLog";
 
@@ -85,6 +82,12 @@ export function builtinCommand(): Command {
     )
     .action((name: string, options: BuiltinOptions) =>
       runAction(() => reportingTermination(async () => {
+        // The steps (LAS/LAZ readers, GeoTIFF writer) are loaded when one runs, not at every start of naaw.
+        const [{ BUILTIN_STEPS, BuiltinInputError }, { formatCount }, { ParamValueError, resolveParams }] = await Promise.all([
+          import("../local/builtinSteps"),
+          import("../local/progress"),
+          import("../local/params"),
+        ]);
         const component = BUILTINS[`builtin/${name}`];
         const step = BUILTIN_STEPS[name];
         if (!component || !step) throw new UsageError(`no built-in '${name}'; the built-ins are ${Object.keys(BUILTIN_STEPS).join(", ")}`, 2);

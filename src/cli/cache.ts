@@ -2,7 +2,6 @@ import { Command, InvalidArgumentError } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { DEFAULT_CACHE_DIR } from "../local/cache";
-import { CacheInUseError, cacheContents, pruneCache } from "../local/cacheStore";
 import { formatTable, runAction, UsageError } from "./output";
 
 const UNITS_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -48,7 +47,8 @@ function existingRoot(dir: string): string {
   return root;
 }
 
-function showCache(dir: string): void {
+async function showCache(dir: string): Promise<void> {
+  const { cacheContents } = await import("../local/cacheStore");
   const root = existingRoot(dir);
   const { entries, otherBytes, runs } = cacheContents(root);
   const now = Date.now();
@@ -68,7 +68,8 @@ export function cacheCommand(): Command {
     .option("--keep-last-runs <n>", "keep what the last N runs used, however old (alone: remove everything else)", parseRuns)
     .addHelpText("after", "\nExamples:\n  npx naaw cache prune\n  npx naaw cache prune --older-than 7d --keep-last-runs 3")
     .action((_options: unknown, command: Command) =>
-      runAction(() => {
+      runAction(async () => {
+        const { CacheInUseError, pruneCache } = await import("../local/cacheStore");
         const options = command.optsWithGlobals<{ dir: string; olderThan?: number; keepLastRuns?: number }>();
         const root = existingRoot(options.dir);
         try {

@@ -1,8 +1,6 @@
 import { Command } from "commander";
-import { CatalogEntry } from "../containerize/catalog";
+import type { CatalogEntry } from "../containerize/catalog";
 import { DEFAULT_BASE_IMAGE } from "../containerize/spec";
-import { pythonLiteral } from "../containerize/componentModule";
-import { stringifyExactJson } from "../notebook/exactJson";
 import { catalogFor } from "./catalogOptions";
 import { formatTable, runAction } from "./output";
 
@@ -22,7 +20,8 @@ export function catalogJson(entries: readonly CatalogEntry[]): unknown {
 }
 
 /** One table per notebook: a component a row. */
-function catalogTable(entries: readonly CatalogEntry[]): string {
+async function catalogTable(entries: readonly CatalogEntry[]): Promise<string> {
+  const { pythonLiteral } = await import("../containerize/componentModule");
   const values = (list: readonly { name: string; type: string }[]): string => list.map((v) => `${v.name}: ${v.type}`).join(", ") || "-";
   const notebooks = [...new Set(entries.map((e) => e.spec.notebook))];
   return notebooks
@@ -51,9 +50,10 @@ export function componentsCommand(): Command {
     .option("--base-image <image>", "Python base image (part of each component's hash)", DEFAULT_BASE_IMAGE)
     .addHelpText("after", "\nExamples:\n  npx naaw components\n  npx naaw components notebooks/lidar.ipynb --json")
     .action((notebooks: string[], options: ComponentsOptions) =>
-      runAction(() => {
-        const catalog = catalogFor(notebooks, options.baseImage);
-        process.stdout.write(options.json ? stringifyExactJson(catalogJson(catalog.entries), 2) + "\n" : catalogTable(catalog.entries));
+      runAction(async () => {
+        const catalog = await catalogFor(notebooks, options.baseImage);
+        const { stringifyExactJson } = await import("../notebook/exactJson");
+        process.stdout.write(options.json ? stringifyExactJson(catalogJson(catalog.entries), 2) + "\n" : await catalogTable(catalog.entries));
       }),
     );
 }

@@ -1,18 +1,7 @@
 import { Command } from "commander";
 import * as fs from "fs";
-import { LidarInputError } from "../lidar/errors";
-import { ParamValueError } from "../local/params";
-import { StepFailure } from "../local/runner";
-import { calibrate } from "../plan/calibrate";
-import { calibrationPath, CalibrationError } from "../plan/calibration";
-import { formatPlan } from "../plan/format";
-import { planJson } from "../plan/plan";
-import { paramDefault, planWorkflow } from "../plan/planWorkflow";
-import { PriceCatalogError } from "../plan/prices/catalog";
-import { PlanInputError } from "../plan/request";
-import { mergeSettings, PlanSettings, positive, readStackSettings } from "../plan/settings";
-import { DataVolumeError } from "../plan/volume";
-import { WorkflowGraph } from "../workflow/validate";
+import type { PlanSettings } from "../plan/settings";
+import type { WorkflowGraph } from "../workflow/validate";
 import { runAction, UsageError } from "./output";
 import { compileOrReport } from "./validate";
 
@@ -40,7 +29,8 @@ interface PlanCommandOptions {
 }
 
 /** The flags as settings: each value checked here, so a bad one is one line and exit 2. */
-function flagSettings(o: PlanCommandOptions): PlanSettings {
+async function flagSettings(o: PlanCommandOptions): Promise<PlanSettings> {
+  const [{ PlanInputError }, { positive }] = await Promise.all([import("../plan/request"), import("../plan/settings")]);
   const choice = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined => {
     if (value === undefined) return undefined;
     if (!(allowed as readonly string[]).includes(value)) throw new PlanInputError(`${flag} must be ${allowed.join(" or ")}, got '${value}'`);
@@ -65,6 +55,12 @@ function flagSettings(o: PlanCommandOptions): PlanSettings {
 }
 
 async function runCalibration(workflow: string, graph: WorkflowGraph, sample: string | undefined, tileSizes: readonly number[] | undefined): Promise<void> {
+  const [{ PlanInputError }, { paramDefault }, { calibrate }, { calibrationPath }] = await Promise.all([
+    import("../plan/request"),
+    import("../plan/planWorkflow"),
+    import("../plan/calibrate"),
+    import("../plan/calibration"),
+  ]);
   if (tileSizes && tileSizes.length > 1) throw new PlanInputError("--calibrate measures one tile size: give --tile-size one value");
   const input = sample ?? String(paramDefault(graph, "input") ?? "");
   if (!input || !fs.existsSync(input.replace(/[*?].*$/, "") || ".")) {
@@ -109,12 +105,26 @@ export function planCommand(): Command {
     )
     .action((workflowArg: string | undefined, options: PlanCommandOptions) =>
       runAction(async () => {
+        const [{ LidarInputError }, { ParamValueError }, { StepFailure }, { CalibrationError }, { formatPlan }, { planJson }, { planWorkflow }, { PriceCatalogError }, { PlanInputError }, { mergeSettings, positive, readStackSettings }, { DataVolumeError }] =
+          await Promise.all([
+            import("../lidar/errors"),
+            import("../local/params"),
+            import("../local/runner"),
+            import("../plan/calibration"),
+            import("../plan/format"),
+            import("../plan/plan"),
+            import("../plan/planWorkflow"),
+            import("../plan/prices/catalog"),
+            import("../plan/request"),
+            import("../plan/settings"),
+            import("../plan/volume"),
+          ]);
         try {
-          const flags = flagSettings(options);
+          const flags = await flagSettings(options);
           const stack = options.stack ? readStackSettings(options.stack) : {};
           const settings = mergeSettings(stack, flags);
           const workflow = workflowArg ?? settings.workflow ?? DEFAULT_WORKFLOW;
-          const { graph } = compileOrReport(workflow, options.notebooks);
+          const { graph } = await compileOrReport(workflow, options.notebooks);
           if (!graph) return;
           if (options.calibrate !== undefined) {
             await runCalibration(workflow, graph, typeof options.calibrate === "string" ? options.calibrate : undefined, flags.tileSizes);

@@ -1,14 +1,9 @@
 import { Command, Option } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { writeBuildContext } from "../containerize/context";
-import { PYTHON_PACKAGES_DIR, pythonExecutable } from "../python/interpreter";
-import { unwritableDirectory } from "../local/builtinSteps";
-import { PlanInputError } from "../plan/request";
-import { renderScheduledArgoYaml } from "../schedule/render";
-import { SchedulingPolicyError } from "../schedule/policy";
-import { DEFAULT_REGISTRY, RENDER_TARGETS, RenderOptions, RenderTarget, renderingFileName, renderWorkflow } from "../workflow/render";
-import { WorkflowGraph } from "../workflow/validate";
+import type { RenderOptions } from "../workflow/render";
+import { DEFAULT_REGISTRY, RENDER_TARGETS, RenderTarget } from "../workflow/renderTargets";
+import type { WorkflowGraph } from "../workflow/validate";
 import { runAction, UsageError } from "./output";
 import { compileOrReport } from "./validate";
 
@@ -24,9 +19,14 @@ interface RenderCliOptions {
   readonly stack?: string;
 }
 
-/** argo --schedule / --stack: the rendering placed by a scheduling policy (src/schedule/). */
-function scheduledRendering(graph: WorkflowGraph, options: RenderCliOptions) {
+/** argo --schedule / --stack: the rendering placed by a scheduling policy (src/schedule/, which loads the TypeScript compiler). */
+async function scheduledRendering(graph: WorkflowGraph, options: RenderCliOptions) {
   if (options.to !== "argo") throw new UsageError(`--schedule and --stack place Argo pods; they do not apply to --to ${options.to}`);
+  const [{ renderScheduledArgoYaml }, { SchedulingPolicyError }, { PlanInputError }] = await Promise.all([
+    import("../schedule/render"),
+    import("../schedule/policy"),
+    import("../plan/request"),
+  ]);
   try {
     return renderScheduledArgoYaml(graph, { registry: options.registry, template: options.template, policy: options.schedule, stack: options.stack });
   } catch (error) {
@@ -55,7 +55,8 @@ export function writeFileAtomic(file: string, text: string): void {
  * (or ends with `/`), as in workflows/rendered/. A path that cannot be written (under a regular
  * file, in a read-only directory) is a UsageError, found before anything is rendered or written.
  */
-export function renderOutFile(out: string, workflow: string, target: RenderTarget): string {
+export async function renderOutFile(out: string, workflow: string, target: RenderTarget): Promise<string> {
+  const [{ renderingFileName }, { unwritableDirectory }] = await Promise.all([import("../workflow/render"), import("../local/builtinSteps")]);
   const isDirectory = (p: string): boolean => {
     try {
       return fs.statSync(p).isDirectory();
@@ -71,7 +72,8 @@ export function renderOutFile(out: string, workflow: string, target: RenderTarge
 }
 
 /** `--no-docker` CWL runs components from local build contexts: write them for the steps used. */
-function localRuntime(graph: WorkflowGraph, contextsDir: string): NonNullable<RenderOptions["noDocker"]> {
+async function localRuntime(graph: WorkflowGraph, contextsDir: string): Promise<NonNullable<RenderOptions["noDocker"]>> {
+  const [{ writeBuildContext }, { PYTHON_PACKAGES_DIR, pythonExecutable }] = await Promise.all([import("../containerize/context"), import("../python/interpreter")]);
   const absolute = path.resolve(contextsDir);
   for (const step of graph.steps) {
     const entry = step.component.entry;
@@ -106,16 +108,17 @@ export function renderCommand(): Command {
         "  npx naaw render workflows/lidar.yaml --to mermaid",
     )
     .action((workflow: string, options: RenderCliOptions) =>
-      runAction(() => {
-        const { graph } = compileOrReport(workflow, options.notebooks);
+      runAction(async () => {
+        const { graph } = await compileOrReport(workflow, options.notebooks);
         if (!graph) return;
         // Before anything is rendered or written (--no-docker writes build contexts).
-        const outFile = options.out !== undefined ? renderOutFile(options.out, workflow, options.to) : undefined;
+        const outFile = options.out !== undefined ? await renderOutFile(options.out, workflow, options.to) : undefined;
         const scheduled = options.schedule !== undefined || options.stack !== undefined;
-        const rendering = scheduled ? scheduledRendering(graph, options) : renderWorkflow(graph, options.to, {
+        const { renderWorkflow } = await import("../workflow/render");
+        const rendering = scheduled ? await scheduledRendering(graph, options) : renderWorkflow(graph, options.to, {
           registry: options.registry,
           template: options.template,
-          ...(options.to === "cwl" && !options.docker ? { noDocker: localRuntime(graph, options.contexts) } : {}),
+          ...(options.to === "cwl" && !options.docker ? { noDocker: await localRuntime(graph, options.contexts) } : {}),
         });
         if (rendering.problems.length > 0) {
           throw new UsageError(`cannot render ${workflow} for ${options.to}:\n${rendering.problems.join("\n")}`);

@@ -3,11 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CACHE_DIR } from "../local/cache";
-import { resolveRunParams, RunParams, RunParamsError } from "../local/params";
-import { formatCount, formatSeconds, RunProgress } from "../local/progress";
-import { RunResult, StepFailure } from "../local/runner";
-import { runWorkflow, WorkflowRun } from "../local/runWorkflow";
-import { SignalStop, stopOnSignals } from "../local/signals";
+import type { RunParams } from "../local/params";
+import type { RunResult } from "../local/runner";
+import type { WorkflowRun } from "../local/runWorkflow";
+import type { SignalStop } from "../local/signals";
 import { runAction, UsageError } from "./output";
 import { compileOrReport } from "./validate";
 
@@ -26,7 +25,8 @@ function parseWorkers(value: string): number {
   return n;
 }
 
-function summary(workflow: string, result: RunResult, workers: number, rasters: readonly { path: string }[], report: string): string {
+async function summary(workflow: string, result: RunResult, workers: number, rasters: readonly { path: string }[], report: string): Promise<string> {
+  const { formatCount, formatSeconds } = await import("../local/progress");
   const ran = result.timings.filter((t) => !t.cached).length;
   const cached = result.timings.length - ran;
   const computed = result.pointsComputed;
@@ -54,7 +54,14 @@ export function runCommand(): Command {
     .addHelpText("after", "\nExamples:\n  npx naaw run workflows/lidar.yaml\n  npx naaw run workflows/lidar.yaml --set input=data/lidar/*.laz --set tile_size=250 --out out/ahn --workers 2")
     .action((workflow: string, options: RunCommandOptions) =>
       runAction(async () => {
-        const { graph } = compileOrReport(workflow, options.notebooks);
+        const [{ resolveRunParams, RunParamsError }, { RunProgress }, { StepFailure }, { runWorkflow }, { stopOnSignals }] = await Promise.all([
+          import("../local/params"),
+          import("../local/progress"),
+          import("../local/runner"),
+          import("../local/runWorkflow"),
+          import("../local/signals"),
+        ]);
+        const { graph } = await compileOrReport(workflow, options.notebooks);
         if (!graph) return;
         // Every check of the params, before anything is run or written (exit 2: the input is wrong).
         let checked: RunParams;
@@ -107,7 +114,7 @@ export function runCommand(): Command {
           stops?.dispose();
         }
         const { result, rasters, report } = run;
-        process.stdout.write(summary(workflow, result, options.workers, rasters, report));
+        process.stdout.write(await summary(workflow, result, options.workers, rasters, report));
       }),
     );
 }

@@ -1,9 +1,6 @@
 import { spawn } from "child_process";
 import { Command, InvalidArgumentError } from "commander";
 import * as os from "os";
-import { selectEntries } from "../containerize/catalog";
-import { localContextDir } from "../containerize/context";
-import { pythonEnv, pythonExecutable } from "../python/interpreter";
 import { addCatalogOptions, catalogFor, CatalogOptions } from "./catalogOptions";
 import { runAction } from "./output";
 
@@ -39,7 +36,12 @@ export function serveCommand(): Command {
     )
     .action((component: string, options: ServeOptions) =>
       runAction(async () => {
-        const [entry] = selectEntries(catalogFor(options.notebook, options.baseImage), [component]);
+        const [{ selectEntries }, { localContextDir }, { pythonEnv, pythonExecutable }] = await Promise.all([
+          import("../containerize/catalog"),
+          import("../containerize/context"),
+          import("../python/interpreter"),
+        ]);
+        const [entry] = selectEntries(await catalogFor(options.notebook, options.baseImage), [component]);
         const dir = localContextDir(entry.spec.name, entry.hash, entry.context);
         const args = ["-m", "naaw_runtime", "serve", "--component", dir, "--host", options.host, "--port", String(options.port), "--data-root", options.dataRoot];
         const child = spawn(pythonExecutable(), args, { stdio: "inherit", env: pythonEnv() });

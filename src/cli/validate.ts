@@ -1,20 +1,27 @@
 import { Command } from "commander";
-import { WorkflowCatalog } from "../workflow/catalog";
-import { CompiledWorkflow, compileWorkflow } from "../workflow/compile";
+import type { WorkflowCatalog } from "../workflow/catalog";
+import type { CompiledWorkflow } from "../workflow/compile";
 import { printDiagnostics, runAction } from "./output";
+
+// Each verb's module imports at its top only what defines the verb (its options and help): every
+// start of `naaw`, `--help` included, loads every verb's definition. What a verb's action needs
+// (the workflow compiler, the runner, the Kubernetes client, ...) is imported when the action runs
+// (test/cli-startup.test.ts checks what a start loads).
 
 interface ValidateOptions {
   readonly notebooks?: string;
 }
 
 /** The catalog a workflow reads: `--notebooks DIR`, else the `notebooks/` beside `workflows/`. */
-export function workflowCatalog(workflow: string, notebooks: string | undefined): WorkflowCatalog {
+async function workflowCatalog(workflow: string, notebooks: string | undefined): Promise<WorkflowCatalog> {
+  const { WorkflowCatalog } = await import("../workflow/catalog");
   return notebooks ? new WorkflowCatalog(notebooks) : WorkflowCatalog.forWorkflow(workflow);
 }
 
 /** Compiles a workflow and prints its diagnostics; no graph (and exit code 1) when it has errors. */
-export function compileOrReport(workflow: string, notebooks: string | undefined): CompiledWorkflow {
-  const compiled = compileWorkflow(workflow, workflowCatalog(workflow, notebooks));
+export async function compileOrReport(workflow: string, notebooks: string | undefined): Promise<CompiledWorkflow> {
+  const { compileWorkflow } = await import("../workflow/compile");
+  const compiled = compileWorkflow(workflow, await workflowCatalog(workflow, notebooks));
   printDiagnostics(compiled.diagnostics);
   if (!compiled.graph) process.exitCode = 1;
   return compiled;
@@ -27,8 +34,8 @@ export function validateCommand(): Command {
     .option("--notebooks <dir>", "where `uses: <notebook>/<component>` finds <notebook>.ipynb (default: notebooks/ beside workflows/)")
     .addHelpText("after", "\nExample:\n  npx naaw validate workflows/lidar.yaml")
     .action((workflow: string, options: ValidateOptions) =>
-      runAction(() => {
-        const { graph, diagnostics } = compileOrReport(workflow, options.notebooks);
+      runAction(async () => {
+        const { graph, diagnostics } = await compileOrReport(workflow, options.notebooks);
         if (!graph) return;
         const warnings = diagnostics.filter((d) => d.severity === "warning").length;
         const fanOut = graph.foreach.length;

@@ -2,13 +2,10 @@ import * as path from "path";
 import { renderArgoYaml } from "./argo";
 import { renderCwlYaml } from "./cwl";
 import { renderMermaidMarkdown } from "./mermaid";
+import { DEFAULT_REGISTRY, RENDER_TARGETS, RenderTarget } from "./renderTargets";
 import { WorkflowGraph } from "./validate";
 
-/** Image prefix of rendered manifests when none is given: `naaw/<component>:<hash>`. */
-export const DEFAULT_REGISTRY = "naaw";
-
-export const RENDER_TARGETS = ["argo", "cwl", "mermaid"] as const;
-export type RenderTarget = (typeof RENDER_TARGETS)[number];
+export { DEFAULT_REGISTRY, RENDER_TARGETS, type RenderTarget } from "./renderTargets";
 
 export interface RenderOptions {
   /** Image prefix: `<registry>/<component>:<hash>`. @default "naaw" */
