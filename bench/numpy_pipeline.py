@@ -2,25 +2,33 @@
 """The LiDAR features as one plain numpy program: the baseline of the benchmark.
 
     python3 bench/numpy_pipeline.py --out DIR [--cell-size 10] [--norm-cell-size 1] \
-        [--height-classes 1,3,4,5] [--fast] INPUT [INPUT ...]
+        [--height-classes 1,3,4,5] [--notebook notebooks/lidar.ipynb] [--fast] INPUT [INPUT ...]
 
 INPUT is a LAS file (1.2-1.4, point formats 0-10, uncompressed) or a directory of them. One process,
 no tiles, no intermediate files: every file is read (np.memmap with a structured dtype built from
-its header; x = X * scale + offset), then the five features of the notebook are computed for the
-whole grid at once with the notebook's own sort-based maths, and DIR/<feature>.npy (float32,
-row 0 = north, NaN where a cell has no value) plus DIR/grid.json are written. The grid is the
-bounding box of the cells that hold at least one point, as in the GeoTIFFs of `naaw run`.
+its header; x = X * scale + offset), then the five features are computed for the whole grid at once,
+and DIR/<feature>.npy (float32, row 0 = north, NaN where a cell has no value) plus DIR/grid.json are
+written. The grid is the bounding box of the cells that hold at least one point, as in the GeoTIFFs
+of `naaw run`.
+
+By default the features are computed by the notebook's own code: the cells tagged
+component:normalize, filter, neighbors and features of notebooks/lidar.ipynb (--notebook) are run, in
+that order, on all the points at once, as the records a tile holds (the split's packed 37-byte
+dtype), with the grid's bounds as the tile's bounds. So this measures the notebook's maths without
+NaaW, and stays the same code as the notebook.
+
+--fast computes them as plain numpy on separate columns instead, by this file's own functions
+(the 1 m minimum by np.minimum.at on a dense cell index; the (cell, height) order by an argsort of
+the heights followed by stable radix passes over the cell index): the benchmark's reference for what
+good plain numpy costs. Both give the same rasters bit for bit.
 
 Prints one JSON line: {"points", "seconds", "points_per_second", ...}, timed from the start of
 reading to the end of writing.
-
---fast swaps the two lexsorts for cheaper exact equivalents (the 1 m minimum by np.minimum.at on a
-dense cell index; the (cell, height) order by an argsort of the heights followed by stable radix
-passes over the cell index). The results are the same bit for bit; it shows what the sorting costs.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import struct
 import sys
@@ -28,6 +36,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "lidar.ipynb"
+NOTEBOOK_STEPS = ["normalize", "filter", "neighbors", "features"]
+# The record of a tile .npy as the split writes it (src/lidar/pointRecords.ts), packed.
+TILE_DTYPE = np.dtype([("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("intensity", "<u2"),
+                       ("return_number", "u1"), ("number_of_returns", "u1"), ("classification", "u1"),
+                       ("gps_time", "<f8")])
 
 FEATURE_NAMES = [
     "perc_95_normalized_height",
@@ -80,15 +95,16 @@ def read_header(path: Path) -> dict:
     }
 
 
-def read_points(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    headers = [read_header(p) for p in paths]
-    total = sum(h["count"] for h in headers)
-    x = np.empty(total)
-    y = np.empty(total)
-    z = np.empty(total)
-    cls = np.empty(total, dtype=np.uint8)
+def count_points(paths: list[Path]) -> int:
+    return sum(read_header(p)["count"] for p in paths)
+
+
+def read_points(paths: list[Path], x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray) -> None:
+    """Fills x, y, z (float64) and cls (the ASPRS class, uint8), one element a point of all the files
+    in turn: separate arrays or the fields of one record array alike."""
     at = 0
-    for path, h in zip(paths, headers):
+    for path in paths:
+        h = read_header(path)
         n = h["count"]
         if n == 0:
             continue
@@ -109,24 +125,57 @@ def read_points(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
             cls[sl] = raw["c"]
         del raw
         at += n
-    return x, y, z, cls
 
 
-def normalize_sorted(x: np.ndarray, y: np.ndarray, z: np.ndarray, size: float) -> np.ndarray:
-    """The notebook's normalization: sort by (1 m cell, z); the first of each run is the minimum."""
-    ix = np.floor(x / size).astype(np.int64)
-    iy = np.floor(y / size).astype(np.int64)
-    order = np.lexsort((z, iy, ix))
-    kx, ky = ix[order], iy[order]
-    del ix, iy
-    new = np.ones(z.size, dtype=bool)
-    new[1:] = (kx[1:] != kx[:-1]) | (ky[1:] != ky[:-1])
-    del kx, ky
-    run = np.cumsum(new) - 1
-    zs = z[order]
-    h = np.empty(z.size)
-    h[order] = zs - zs[new][run]
-    return h
+def occupied_grid(x: np.ndarray, y: np.ndarray, cell_size: float) -> dict:
+    """The bounding box of the cells that hold a point: west, south, east, north in cells."""
+    return {
+        "west": int(np.floor(x.min() / cell_size)), "east": int(np.floor(x.max() / cell_size)) + 1,
+        "south": int(np.floor(y.min() / cell_size)), "north": int(np.floor(y.max() / cell_size)) + 1,
+    }
+
+
+def notebook_cells(notebook: Path) -> dict[str, str]:
+    """The source of every cell of the notebook by tag (the imports cell and the components')."""
+    cells: dict[str, str] = {}
+    for cell in json.loads(notebook.read_text())["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        for tag in cell.get("metadata", {}).get("tags", []):
+            source = cell["source"]
+            cells[tag] = source if isinstance(source, str) else "".join(source)
+    missing = [f"component:{s}" for s in NOTEBOOK_STEPS if f"component:{s}" not in cells]
+    if "imports" not in cells:
+        missing.insert(0, "imports")
+    if missing:
+        raise SystemExit(f"numpy_pipeline: {notebook}: no cell tagged {', '.join(missing)}")
+    return cells
+
+
+def notebook_features(paths: list[Path], notebook: Path, cell_size: float, norm_cell_size: float,
+                      height_classes: list[int]) -> tuple[dict, np.ndarray]:
+    """The features by the notebook's own cells, run on all the points as one tile."""
+    cells = notebook_cells(notebook)
+    points = np.zeros(count_points(paths), dtype=TILE_DTYPE)
+    read_points(paths, points["x"], points["y"], points["z"], points["classification"])
+    if points.size == 0:
+        raise SystemExit("numpy_pipeline: no points")
+    box = occupied_grid(points["x"], points["y"], cell_size)
+    scope: dict = {
+        "points": points, "cell_size": cell_size, "norm_cell_size": norm_cell_size,
+        "height_classes": height_classes,
+        "bounds": [box["west"] * cell_size, box["south"] * cell_size, box["east"] * cell_size, box["north"] * cell_size],
+    }
+    with contextlib.redirect_stdout(sys.stderr):  # the cells' prints; stdout is this program's JSON line
+        for tag in ["imports"] + [f"component:{s}" for s in NOTEBOOK_STEPS]:
+            exec(compile(cells[tag], f"{notebook}[{tag}]", "exec"), scope)
+    grid = scope["grid"]
+    if scope["feature_names"] != FEATURE_NAMES:
+        raise SystemExit(f"numpy_pipeline: the notebook computes {scope['feature_names']}, expected {FEATURE_NAMES}")
+    info = {"origin_x": grid["origin_x"], "origin_y": grid["origin_y"], "cell_size": grid["cell_size"],
+            "rows": grid["rows"], "cols": grid["cols"], "feature_names": list(FEATURE_NAMES),
+            "point_count": int(points.size)}
+    return info, scope["feature_stack"]
 
 
 def normalize_fast(x: np.ndarray, y: np.ndarray, z: np.ndarray, size: float) -> np.ndarray:
@@ -146,9 +195,7 @@ def normalize_fast(x: np.ndarray, y: np.ndarray, z: np.ndarray, size: float) -> 
     return z - lowest[key]
 
 
-def order_by_cell_then_height(cell: np.ndarray, height: np.ndarray, n_cells: int, fast: bool) -> np.ndarray:
-    if not fast:
-        return np.lexsort((height, cell))
+def order_by_cell_then_height(cell: np.ndarray, height: np.ndarray, n_cells: int) -> np.ndarray:
     # Heights first (ties are equal values, so any order of them will do), then stable LSD radix
     # passes over the cell index, 16 bits at a time (numpy's stable sort of uint16 is a radix sort).
     order = np.argsort(height)
@@ -161,9 +208,9 @@ def order_by_cell_then_height(cell: np.ndarray, height: np.ndarray, n_cells: int
             return order
 
 
-def features(x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray, cell_size: float,
-             norm_cell_size: float, height_classes: list[int], fast: bool) -> tuple[dict, np.ndarray]:
-    normalized_height = (normalize_fast if fast else normalize_sorted)(x, y, z, norm_cell_size)
+def plain_features(x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray, cell_size: float,
+                   norm_cell_size: float, height_classes: list[int]) -> tuple[dict, np.ndarray]:
+    normalized_height = normalize_fast(x, y, z, norm_cell_size)
 
     cx = np.floor(x / cell_size).astype(np.int64)
     cy = np.floor(y / cell_size).astype(np.int64)
@@ -183,7 +230,7 @@ def features(x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray, cell_
     sel_height = normalized_height[selected]
     sel_cell = cell[selected]
     del normalized_height, cell, selected
-    order = order_by_cell_then_height(sel_cell, sel_height, n_cells, fast)
+    order = order_by_cell_then_height(sel_cell, sel_height, n_cells)
     sorted_height = sel_height[order]
     del order, sel_height
     sel_count = np.bincount(sel_cell, minlength=n_cells)
@@ -194,7 +241,7 @@ def features(x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray, cell_
     occ_start = sel_start[occupied]
 
     # np.percentile(values, 95) (method "linear"), for every cell at once: numpy's virtual index,
-    # neighbours and lerp, as in the notebook.
+    # neighbours and lerp.
     virtual_index = (occ_n - 1) * 0.95
     previous_index = np.floor(virtual_index)
     at_top = virtual_index >= occ_n - 1
@@ -224,19 +271,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cell-size", type=float, default=10.0)
     ap.add_argument("--norm-cell-size", type=float, default=1.0)
     ap.add_argument("--height-classes", default="1,3,4,5")
-    ap.add_argument("--fast", action="store_true", help="cheaper exact sorts (same results)")
+    ap.add_argument("--notebook", type=Path, default=NOTEBOOK, help="the notebook whose cells compute the features")
+    ap.add_argument("--fast", action="store_true", help="plain numpy instead of the notebook's cells (same results)")
     ap.add_argument("inputs", nargs="+", help="LAS files or directories of them")
     args = ap.parse_args(argv)
     height_classes = [int(c) for c in args.height_classes.split(",") if c.strip()]
     paths = list_inputs(args.inputs)
 
     started = time.perf_counter()
-    x, y, z, cls = read_points(paths)
-    if x.size == 0:
-        raise SystemExit("numpy_pipeline: no points")
-    read_done = time.perf_counter()
-    grid, stack = features(x, y, z, cls, args.cell_size, args.norm_cell_size, height_classes, args.fast)
-    del x, y, z, cls
+    if args.fast:
+        n = count_points(paths)
+        if n == 0:
+            raise SystemExit("numpy_pipeline: no points")
+        x, y, z, cls = np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.uint8)
+        read_points(paths, x, y, z, cls)
+        grid, stack = plain_features(x, y, z, cls, args.cell_size, args.norm_cell_size, height_classes)
+        del x, y, z, cls
+    else:
+        grid, stack = notebook_features(paths, args.notebook, args.cell_size, args.norm_cell_size, height_classes)
     computed = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     for name, raster in zip(FEATURE_NAMES, stack):
@@ -247,8 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({
         "points": points, "seconds": round(seconds, 3),
         "points_per_second": round(points / seconds, 1),
-        "read_seconds": round(read_done - started, 3),
-        "compute_seconds": round(computed - read_done, 3),
+        "compute_seconds": round(computed - started, 3),
         "files": len(paths), "fast": bool(args.fast),
     }))
     return 0
