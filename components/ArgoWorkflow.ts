@@ -6,7 +6,7 @@ import { argoUiCommand } from "../src/bus/argoChart";
 import type { ArgoRunInputs } from "../src/bus/argoRunResource";
 import { applyPolicy } from "../src/schedule/apply";
 import type { SchedulingContext, SchedulingPolicy } from "../src/schedule/policy";
-import { ArgoDocument, renderArgo } from "../src/workflow/argo";
+import { ArgoDocument, batchingForParallelism, renderArgo } from "../src/workflow/argo";
 import type { WorkflowGraph } from "../src/workflow/validate";
 import type { Cluster } from "./Cluster";
 import { projectProvider } from "./projectProvider";
@@ -41,7 +41,9 @@ export function deployedTemplate(
   policy: SchedulingPolicy,
   context: SchedulingContext,
 ): ArgoDocument {
-  const { document, problems } = renderArgo(graph, { template: true, images, builtinsImage, serviceAccountName });
+  // Batched (docs/argo-scale.md): one pod per tile batch, as many batches as the plan runs pods at once.
+  const batching = batchingForParallelism(context.plan?.chosen?.parallelism);
+  const { document, problems } = renderArgo(graph, { template: true, images, builtinsImage, serviceAccountName, batching });
   if (problems.length > 0) throw new pulumi.RunError(`${graph.spec.file} cannot run on Argo:\n${problems.join("\n")}`);
   return applyPolicy(policy, document, context);
 }
@@ -84,7 +86,7 @@ export class ArgoWorkflow extends pulumi.ComponentResource {
 
   constructor(name: string, args: ArgoWorkflowArgs, opts?: pulumi.ComponentResourceOptions) {
     // What Argo cannot run is known before any image exists: fail before anything is made.
-    const { problems } = renderArgo(args.graph, { template: true });
+    const { problems } = renderArgo(args.graph, { template: true, batching: batchingForParallelism(args.planContext?.plan?.chosen?.parallelism) });
     if (problems.length > 0) throw new pulumi.RunError(`${args.graph.spec.file} cannot run on Argo:\n${problems.join("\n")}`);
     super("naaw:index:ArgoWorkflow", name, {}, opts);
     const { cluster, bus, graph } = args;

@@ -41,7 +41,7 @@ describe("naaw render --schedule", function () {
     assert.equal(spec.parallelism, plan.chosen!.parallelism);
     assert.equal(spec.nodeSelector!["naaw.io/workflow"], "true");
     assert.equal(spec.nodeSelector!["karpenter.sh/capacity-type"], plan.chosen!.candidate.spot ? "spot" : "on-demand");
-    for (const t of podTemplates(document)) assert.match(t.container.resources?.requests?.cpu ?? "", /^\d+m$/, t.name);
+    for (const t of podTemplates(document)) assert.match(t.container!.resources?.requests?.cpu ?? "", /^\d+m$/, t.name);
     assert.equal(document.metadata.annotations![POLICY_ANNOTATION], "budget");
     assert.deepEqual(argoValidators(true).workflow(document), []);
   });

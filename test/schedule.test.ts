@@ -145,11 +145,11 @@ describe("scheduling policies", function () {
 
     it("a policy that changes an image, a command's args, a dependency or the workflow's labels", function () {
       const cases: [string, (m: ArgoDocument) => void, RegExp][] = [
-        ["image", (m) => void (template(m, "lidar-load").container.image = "evil/load:latest"), /changed spec\.templates\[name=lidar-load\]\.container\.image \("naaw\/load:[0-9a-f]{64}" -> "evil\/load:latest"\)/],
-        ["args", (m) => void template(m, "lidar-filter").container.args.push("--debug"), /changed spec\.templates\[name=lidar-filter\]\.container\.args\[9\] \(absent -> "--debug"\)/],
+        ["image", (m) => void (template(m, "lidar-load").container!.image = "evil/load:latest"), /changed spec\.templates\[name=lidar-load\]\.container\.image \("naaw\/load:[0-9a-f]{64}" -> "evil\/load:latest"\)/],
+        ["args", (m) => void template(m, "lidar-filter").container!.args.push("--debug"), /changed spec\.templates\[name=lidar-filter\]\.container\.args\[9\] \(absent -> "--debug"\)/],
         ["dependency", (m) => void (m.spec.templates.find((t) => t.name === "main")!.dag!.tasks[2]!.dependencies = []), /changed spec\.templates\[name=main\]\.dag\.tasks\[name=merge\]\.dependencies\[0\] \("tiles" -> absent\)/],
         ["labels", (m) => void (m.metadata.labels["naaw.dev/workflow"] = "other"), /changed metadata\.labels\.naaw\.dev\/workflow \("lidar" -> "other"\)/],
-        ["security", (m) => void (template(m, "lidar-export").container.securityContext.runAsNonRoot = false), /container\.securityContext\.runAsNonRoot \(true -> false\)/],
+        ["security", (m) => void (template(m, "lidar-export").container!.securityContext.runAsNonRoot = false), /container\.securityContext\.runAsNonRoot \(true -> false\)/],
         ["templateDefaults", (m) => void ((m.spec as Record<string, unknown>).templateDefaults = { container: { image: "x" } }), /changed spec\.templateDefaults \(absent -> /],
       ];
       for (const [what, change, message] of cases) {
@@ -160,7 +160,7 @@ describe("scheduling policies", function () {
     it("never changes the manifest it is given, even when the policy edits in place or throws", function () {
       const before = structuredClone(rendered);
       applyPolicy(policy("edits", (m) => void (workflowSpec(m).parallelism = 3)), rendered, { cluster: awsFacts(true) });
-      assert.throws(() => applyPolicy(policy("bad", (m) => void (template(m, "lidar-load").container.image = "x")), rendered, context));
+      assert.throws(() => applyPolicy(policy("bad", (m) => void (template(m, "lidar-load").container!.image = "x")), rendered, context));
       assert.deepEqual(rendered, before);
     });
 
@@ -176,7 +176,7 @@ describe("scheduling policies", function () {
     it("values Argo would refuse: parallelism 0, a number as a quantity, a retry limit of 'many'", function () {
       const zero = policy("zero", (m) => void (workflowSpec(m).parallelism = 0));
       assert.throws(() => applyPolicy(zero, rendered, context), /scheduling policy 'zero':\n {2}spec\.parallelism is 0; it must be a whole number of pods, at least 1/);
-      const number = policy("number", (m) => void (template(m, "lidar-load").container.resources = { requests: { cpu: 2 as unknown as string } }));
+      const number = policy("number", (m) => void (template(m, "lidar-load").container!.resources = { requests: { cpu: 2 as unknown as string } }));
       assert.throws(() => applyPolicy(number, rendered, context), /template 'lidar-load': resources\.requests\.cpu is 2; it must be a Kubernetes quantity as a string, like "500m" or "2Gi"/);
       const many = policy("many", (m) => void (template(m, "lidar-load").retryStrategy!.limit = "many"));
       assert.throws(() => applyPolicy(many, rendered, context), /template 'lidar-load': retryStrategy\.limit is "many"/);
@@ -211,7 +211,7 @@ describe("scheduling policies", function () {
       assert.deepEqual(spec.nodeSelector, { "naaw.io/workflow": "true", "karpenter.sh/capacity-type": "on-demand" });
       assert.deepEqual(spec.tolerations, [{ key: "naaw.io/workflow", operator: "Equal", value: "true", effect: "NoSchedule" }]);
       assert.equal(spec.parallelism, undefined);
-      assert.deepEqual(template(result, "lidar-features").container.resources, template(rendered, "lidar-features").container.resources);
+      assert.deepEqual(template(result, "lidar-features").container!.resources, template(rendered, "lidar-features").container!.resources);
       assertOnlySchedulingChanged(result);
       assert.deepEqual(validators.workflow(result), []);
     });
@@ -239,15 +239,15 @@ describe("scheduling policies", function () {
         const cores = Math.min(1000, Math.max(100, Math.ceil((step.cpuSeconds / step.wallSeconds) * 20) * 50));
         const bytes = step.phase === "tile" ? stepMemoryBytes(step, cal.runtimeBaselineMiB, ahn3.chosen!.tileCounts.maxPoints) : step.peakMemoryMiB * MiB;
         const memory = `${Math.ceil((bytes * headroom) / MiB)}Mi`;
-        assert.deepEqual(t.container.resources, { requests: { cpu: `${cores}m`, memory }, limits: { memory } }, t.name);
+        assert.deepEqual(t.container!.resources, { requests: { cpu: `${cores}m`, memory }, limits: { memory } }, t.name);
       }
       // The figures of workflows/lidar.calibration.json as committed (read apart from the plan): normalize's
       // measured share of a core, rounded up to 50m.
       const committed = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "workflows", "lidar.calibration.json"), "utf8")) as { steps: { step: string; cpuSeconds: number; wallSeconds: number }[] };
       const normalize = committed.steps.find((s) => s.step === "normalize")!;
-      assert.equal(template(result, "lidar-normalize").container.resources!.requests!.cpu, `${Math.ceil((normalize.cpuSeconds / normalize.wallSeconds) * 20) * 50}m`);
+      assert.equal(template(result, "lidar-normalize").container!.resources!.requests!.cpu, `${Math.ceil((normalize.cpuSeconds / normalize.wallSeconds) * 20) * 50}m`);
       // split and features asked for 1 CPU / 2Gi in the workflow; the plan was priced from what they measured.
-      assert.notEqual(template(result, "builtin-split").container.resources!.requests!.memory, "2Gi");
+      assert.notEqual(template(result, "builtin-split").container!.resources!.requests!.memory, "2Gi");
     });
 
     it("any mix of slotsPerNode split and tile pods fits one planned node", function () {
@@ -260,8 +260,8 @@ describe("scheduling policies", function () {
       const steps = stepsByTemplate(result);
       const packed = podTemplates(result).filter((t) => phases.get(steps.get(t.name)![0]!) !== "merge");
       assert.equal(packed.length, 7);
-      const mostCpu = Math.max(...packed.map((t) => parseInt(t.container.resources!.requests!.cpu!, 10) / 1000));
-      const mostMemory = Math.max(...packed.map((t) => parseInt(t.container.resources!.requests!.memory!, 10) * MiB));
+      const mostCpu = Math.max(...packed.map((t) => parseInt(t.container!.resources!.requests!.cpu!, 10) / 1000));
+      const mostMemory = Math.max(...packed.map((t) => parseInt(t.container!.resources!.requests!.memory!, 10) * MiB));
       assert.ok(chosen.slotsPerNode * mostCpu <= cpu, `${chosen.slotsPerNode} × ${mostCpu} CPU > ${cpu} on ${m.name}`);
       assert.ok(chosen.slotsPerNode * mostMemory <= memory, `${chosen.slotsPerNode} × ${mostMemory / GiB} GiB > ${memory / GiB} GiB on ${m.name}`);
       assert.ok(mostMemory <= chosen.podMemoryGiB * GiB);
@@ -374,9 +374,45 @@ describe("scheduling policies", function () {
     const both = applyPolicy(spotPolicy, applyPolicy(budgetPolicy, templateRendering, context), context);
     assert.equal(both.kind, "WorkflowTemplate");
     assert.equal(workflowSpec(both).parallelism, ahn3.chosen!.parallelism);
-    assert.match(template(both, "lidar-features").container.resources!.requests!.cpu!, /^\d+m$/);
+    assert.match(template(both, "lidar-features").container!.resources!.requests!.cpu!, /^\d+m$/);
     assert.ok(template(both, "lidar-features").retryStrategy);
     assert.equal(both.metadata.annotations![POLICY_ANNOTATION], "budget,spot");
     assert.deepEqual(validators.workflowTemplate(both), []);
+  });
+  describe("on the batched rendering (one pod per tile batch, docs/argo-scale.md)", function () {
+    let batched: ArgoDocument;
+    before(function () {
+      const rendering = renderArgo(graph, { batching: { tileBatches: ahn3.chosen!.parallelism } });
+      assert.deepEqual(rendering.problems, []);
+      batched = rendering.document;
+    });
+
+    it("budget sizes each container of a tile batch for its own step, the split's pods as the split, and the pod fits a node", function () {
+      const result = applyPolicy(budgetPolicy, batched, { plan: ahn3, cluster: awsFacts(ahn3.chosen!.candidate.spot) });
+      assert.deepEqual(validators.workflow(result), []);
+      const chain = result.spec.templates.find((t) => t.name === "tiles")!.containerSet!.containers;
+      const byName = new Map(chain.map((c) => [c.name, c]));
+      const tiles = ahn3.calibration.steps.filter((s) => s.phase === "tile");
+      for (const step of tiles) {
+        const container = byName.get(step.step) ?? byName.get("main")!;
+        assert.ok(container.args!.includes(step.step), `the container of ${step.step}`);
+        assert.match(container.resources?.requests?.memory ?? "", /^\d+Mi$/, step.step);
+      }
+      // The join is not a measured step: it keeps the rendering's own small requests.
+      assert.deepEqual(byName.get("join")!.resources, batched.spec.templates.find((t) => t.name === "tiles")!.containerSet!.containers[0]!.resources);
+      const split = result.spec.templates.find((t) => t.name === "split-batch")!;
+      assert.match(split.container!.resources?.requests?.cpu ?? "", /^\d+m$/, "the split's batch pods are sized from the split's measurement");
+      assert.equal(workflowSpec(result).parallelism, ahn3.chosen!.parallelism);
+    });
+
+    it("spot gives the tile batch pods and the split's pods node-loss retries and spot tolerations", function () {
+      const result = applyPolicy(spotPolicy, batched, { plan: ahn3, cluster: awsFacts(true) });
+      assert.deepEqual(validators.workflow(result), []);
+      for (const name of ["tiles", "split-batch", "split-list", "split-plan", "split-buckets"]) {
+        const t = result.spec.templates.find((x) => x.name === name)!;
+        assert.ok(t.retryStrategy?.expression?.includes(NODE_LOSS_EXPRESSION), `${name}: ${JSON.stringify(t.retryStrategy)}`);
+      }
+      assert.ok(podTemplates(result).some((t) => t.containerSet), "the tile batches are pod templates");
+    });
   });
 });

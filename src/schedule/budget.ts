@@ -2,7 +2,7 @@ import type { Calibration, StepCalibration } from "../plan/calibration";
 import { Estimate, stepMemoryBytes } from "../plan/model";
 import type { Plan } from "../plan/plan";
 import type { ArgoDocument } from "../workflow/argo";
-import { podTemplates, stepsByTemplate, workflowSpec } from "./manifest";
+import { containerStep, podTemplates, stepsByTemplate, workflowSpec } from "./manifest";
 import { SchedulingContext, SchedulingPolicy, SchedulingPolicyError } from "./policy";
 
 const MiB = 2 ** 20;
@@ -63,14 +63,35 @@ export const budgetPolicy: SchedulingPolicy = {
     const node = allocatable(plan, chosen);
     const stepsOf = stepsByTemplate(manifest);
     const where = `the calibration of ${calibration.workflow} (measured ${calibration.measuredAt})`;
+    const measuredStep = (id: string, template: string) => {
+      const step = calibration.steps.find((s) => s.step === id);
+      if (!step) throw new SchedulingPolicyError(`step '${id}' (template '${template}') has no measurement in ${where}; run \`npx naaw plan --calibrate\` to measure the workflow as it is now`);
+      return step;
+    };
     for (const template of podTemplates(manifest)) {
+      if (template.data) continue; // Argo's own pod: nothing of ours to size
+      if (template.containerSet) {
+        // A batch of tiles: its containers run at once, each sized for its own step (the join keeps its own).
+        let podMiB = 0;
+        for (const container of template.containerSet.containers) {
+          const id = containerStep(container);
+          if (!calibration.steps.some((s) => s.step === id)) continue;
+          const step = measuredStep(id, template.name);
+          const millicores = measuredMillicores(step);
+          const memoryMiB = plannedMemoryMiB(step, calibration, plan, chosen);
+          podMiB += memoryMiB;
+          container.resources = { requests: { cpu: `${millicores}m`, memory: `${memoryMiB}Mi` }, limits: { memory: `${memoryMiB}Mi` } };
+        }
+        if (podMiB * MiB > node.memoryBytes) {
+          throw new SchedulingPolicyError(
+            `the tile batch pod '${template.name}' runs its ${template.containerSet.containers.length} containers at once and needs ${podMiB}Mi memory, more than a ${chosen.candidate.machine.name} node leaves for pods (${Math.floor(node.memoryBytes / MiB)}Mi); plan again (\`npx naaw plan --stack NAME\`) with smaller tiles or larger machines`,
+          );
+        }
+        continue;
+      }
       const steps = stepsOf.get(template.name) ?? [];
       if (steps.length === 0) continue; // no task runs it
-      const measured = steps.map((id) => {
-        const step = calibration.steps.find((s) => s.step === id);
-        if (!step) throw new SchedulingPolicyError(`step '${id}' (template '${template.name}') has no measurement in ${where}; run \`npx naaw plan --calibrate\` to measure the workflow as it is now`);
-        return step;
-      });
+      const measured = steps.map((id) => measuredStep(id, template.name));
       const millicores = Math.max(...measured.map(measuredMillicores));
       const memoryMiB = Math.max(...measured.map((s) => plannedMemoryMiB(s, calibration, plan, chosen)));
       if (memoryMiB * MiB > node.memoryBytes || millicores / 1000 > node.cpu) {
@@ -79,7 +100,7 @@ export const budgetPolicy: SchedulingPolicy = {
             `(${node.cpu} vCPU, ${Math.floor(node.memoryBytes / MiB)}Mi); plan again (\`npx naaw plan --stack NAME\`) with this calibration`,
         );
       }
-      template.container.resources = { requests: { cpu: `${millicores}m`, memory: `${memoryMiB}Mi` }, limits: { memory: `${memoryMiB}Mi` } };
+      template.container!.resources = { requests: { cpu: `${millicores}m`, memory: `${memoryMiB}Mi` }, limits: { memory: `${memoryMiB}Mi` } };
     }
     workflowSpec(manifest).parallelism = chosen.parallelism;
     return manifest;

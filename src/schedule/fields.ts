@@ -42,6 +42,7 @@ export function allowedPaths(): string[] {
     ...WORKFLOW_FIELDS.map((f) => `spec.${f}`),
     ...TEMPLATE_FIELDS.map((f) => `spec.templates[*].${f}`),
     ...CONTAINER_FIELDS.map((f) => `spec.templates[*].container.${f}`),
+    ...CONTAINER_FIELDS.map((f) => `spec.templates[*].containerSet.containers[*].${f}`),
   ];
 }
 
@@ -62,6 +63,8 @@ export function withoutSchedulingFields(manifest: unknown): unknown {
       if (!isObject(template)) continue;
       for (const f of TEMPLATE_FIELDS) delete template[f];
       if (isObject(template.container)) for (const f of CONTAINER_FIELDS) delete template.container[f];
+      const set = template.containerSet;
+      if (isObject(set) && Array.isArray(set.containers)) for (const c of set.containers) if (isObject(c)) for (const f of CONTAINER_FIELDS) delete c[f];
     }
   }
   return copy;

@@ -1,4 +1,4 @@
-import type { ArgoContainer, ArgoDocument, ArgoRetryStrategy, ArgoTemplate } from "../workflow/argo";
+import type { ArgoDocument, ArgoRetryStrategy, ArgoTemplate } from "../workflow/argo";
 import type { Toleration } from "./policy";
 
 /*
@@ -45,8 +45,8 @@ export interface WorkflowScheduling {
   activeDeadlineSeconds?: number;
 }
 
-/** A template that runs a pod, with its scheduling fields typed. */
-export type PodTemplate = ArgoTemplate & TemplateScheduling & { container: ArgoContainer };
+/** A template that runs a pod (a container, a containerSet, or Argo's data template), with its scheduling fields typed. */
+export type PodTemplate = ArgoTemplate & TemplateScheduling;
 /** Any template (a DAG too), with its scheduling fields typed. */
 export type SchedulableTemplate = ArgoTemplate & TemplateScheduling;
 
@@ -55,9 +55,22 @@ export function workflowSpec(manifest: ArgoDocument): ArgoDocument["spec"] & Wor
   return manifest.spec as ArgoDocument["spec"] & WorkflowScheduling;
 }
 
-/** The templates that run pods (one per component variant in a naaw rendering), in manifest order. */
+/**
+ * The templates that run pods, in manifest order: one per component variant in a naaw rendering,
+ * and in the batched rendering also the split's pods (a data template lists the input) and the
+ * tile batches' containerSets.
+ */
 export function podTemplates(manifest: ArgoDocument): PodTemplate[] {
-  return manifest.spec.templates.filter((t): t is PodTemplate => t.container !== undefined);
+  return manifest.spec.templates.filter((t) => t.container !== undefined || t.containerSet !== undefined || t.data !== undefined);
+}
+
+/**
+ * The step a containerSet's container runs: its `--step` argument (the chain runner's), else its
+ * name; the batched rendering names the last step's container `main`, as Argo wants.
+ */
+export function containerStep(container: { readonly name: string; readonly args?: readonly string[] }): string {
+  const at = container.args?.indexOf("--step") ?? -1;
+  return at >= 0 && container.args![at + 1] !== undefined ? container.args![at + 1]! : container.name;
 }
 
 /** The DAG templates. */
@@ -72,10 +85,14 @@ export function dagTemplates(manifest: ArgoDocument): SchedulableTemplate[] {
 export function stepsByTemplate(manifest: ArgoDocument): Map<string, string[]> {
   const pods = new Set(podTemplates(manifest).map((t) => t.name));
   const steps = new Map<string, string[]>();
+  const labelled = new Map(manifest.spec.templates.map((t) => [t.name, t.metadata?.labels?.["naaw.dev/step"]]));
   for (const dag of dagTemplates(manifest)) {
     for (const task of dag.dag!.tasks) {
       if (!pods.has(task.template)) continue;
-      steps.set(task.template, [...(steps.get(task.template) ?? []), task.name]);
+      // The batched rendering's split pods carry the step they stand for (list, plan, batches, buckets: `split`).
+      const step = labelled.get(task.template) ?? task.name;
+      const known = steps.get(task.template) ?? [];
+      if (!known.includes(step)) steps.set(task.template, [...known, step]);
     }
   }
   return steps;
