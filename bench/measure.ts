@@ -23,8 +23,17 @@ export interface Measured {
   readonly cpuSeconds: number | null;
   readonly peakTreeBytes: number;
   readonly largestBytes: number;
+  /** The processes of the tree with the highest peak RSS seen while sampling (VmHWM), highest first (at most 3). */
+  readonly topProcesses: readonly ProcessPeak[];
   readonly stdout: string;
   readonly stderr: string;
+}
+
+export interface ProcessPeak {
+  readonly pid: number;
+  /** Its command line, shortened (the repository's path left out). */
+  readonly command: string;
+  readonly peakBytes: number;
 }
 
 export interface MeasureOptions {
@@ -60,8 +69,17 @@ function parentMap(): Map<number, number> {
   return parents;
 }
 
-/** The current total resident set size of `root` and its descendants; records each one's VmHWM in `hwm`. */
-export function sampleTree(root: number, hwm: Map<number, number>): number {
+/** A process's command line, its arguments joined by spaces ("" once it is gone). */
+function commandLine(pid: number): string {
+  const raw = readText(`/proc/${pid}/cmdline`) ?? "";
+  return raw.split("\0").filter((a) => a !== "").join(" ").split(ROOT + path.sep).join("");
+}
+
+/**
+ * The current total resident set size of `root` and its descendants; records each one's VmHWM in
+ * `hwm` and its latest command line in `commands`.
+ */
+export function sampleTree(root: number, hwm: Map<number, number>, commands?: Map<number, string>): number {
   const parents = parentMap();
   const children = new Map<number, number[]>();
   for (const [pid, ppid] of parents) {
@@ -79,6 +97,11 @@ export function sampleTree(root: number, hwm: Map<number, number>): number {
       const peak = /^VmHWM:\s+(\d+) kB/m.exec(status);
       if (rss) total += Number(rss[1]) * 1024;
       if (peak) hwm.set(pid, Math.max(hwm.get(pid) ?? 0, Number(peak[1]) * 1024));
+      // Read again at every sample: a wrapper (pyenv's bash shim) execs the real program under the same pid.
+      if (commands) {
+        const command = commandLine(pid);
+        if (command !== "") commands.set(pid, command);
+      }
     }
     stack.push(...(children.get(pid) ?? []));
   }
@@ -108,9 +131,10 @@ export function measure(label: string, command: string, args: readonly string[],
       if (!opts.quiet) process.stderr.write(chunk);
     });
     const hwm = new Map<number, number>();
+    const commands = new Map<number, string>();
     let peakTree = 0;
     const sample = (): void => {
-      if (child.pid !== undefined) peakTree = Math.max(peakTree, sampleTree(child.pid, hwm));
+      if (child.pid !== undefined) peakTree = Math.max(peakTree, sampleTree(child.pid, hwm, commands));
       opts.onSample?.();
     };
     const timer = setInterval(sample, SAMPLE_MS);
@@ -138,7 +162,11 @@ export function measure(label: string, command: string, args: readonly string[],
           `--- stdout\n${stdout.slice(-4000)}\n--- stderr\n${stderr.slice(-4000)}`));
         return;
       }
-      resolve({ label, seconds, cpuSeconds, peakTreeBytes: peakTree, largestBytes: largest, stdout, stderr });
+      const topProcesses = [...hwm.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([pid, peakBytes]) => ({ pid, peakBytes, command: (commands.get(pid) ?? "").slice(0, 160) }));
+      resolve({ label, seconds, cpuSeconds, peakTreeBytes: peakTree, largestBytes: largest, topProcesses, stdout, stderr });
     });
   });
 }
