@@ -4,39 +4,26 @@
 // built-in join (`naaw builtin-chain join`) and the six lidar components (`python3 -m naaw_runtime
 // chain`), wired as workflows/lidar.yaml's tiles group. Checked: the exported rasters are those the
 // local runner computes for the same tiles, byte for byte, with 2 and 1 items in flight; the work
-// directory is empty afterwards; a bad piece of the 2nd tile stops every container, naming the step
-// and tile, with the 1st tile exported; a killed container stops the others instead of hanging.
+// directory is empty afterwards; a bad piece (join) or a raising cell (load) on the 2nd tile stops
+// every container, naming the step and tile, with the 1st tile exported; a killed container stops the
+// others instead of hanging.
 import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { findNotebooks, loadCatalog } from "../src/containerize/catalog";
-import { writeBuildContext } from "../src/containerize/context";
-import { checkInputSet, splitFileIntoPieces } from "../src/lidar/pieces";
+import { checkInputSet } from "../src/lidar/pieces";
 import { resolveRunParams } from "../src/local/params";
 import { LocalRunner } from "../src/local/runner";
 import { StepValue } from "../src/local/values";
-import { pythonExecutable } from "../src/python/interpreter";
 import { compileWorkflow } from "../src/workflow/compile";
 import { cutLas } from "./helpers/cutLas";
 import { tempDir } from "./helpers/notebooks";
 import { writeParallelSplitWorkflow } from "./helpers/parallelWorkflow";
+import { layOutPieces, podCommands, writeComponentDirs } from "./helpers/podChain";
 import { lidarFile } from "./helpers/testData";
 
 const ROOT = path.resolve(__dirname, "..");
-const NAAW = path.join(ROOT, "bin", "naaw.js");
 const TILE_SIZE = 500;
-const CHAIN = ["join", "load", "normalize", "filter", "neighbors", "features", "export"];
-
-/** The wiring of workflows/lidar.yaml's tiles group (with the parallel split's join first), as each container's arguments. */
-const WIRING: Record<string, string[]> = {
-  load: ["--param-from", "tile=join/tile", "--param", "cell_size=10.0"],
-  normalize: ["--input", "points=load/points", "--param", "norm_cell_size=1.0"],
-  filter: ["--input", "points=load/points", "--param", "height_classes=[1, 3, 4, 5]"],
-  neighbors: ["--input", "points=load/points", "--input", "bounds=load/bounds", "--param", "cell_size=10.0"],
-  features: ["--input", "points=load/points", "--input", "normalized_height=normalize/normalized_height", "--input", "height_mask=filter/height_mask", "--input", "cell_index=neighbors/cell_index", "--input", "grid=neighbors/grid"],
-  export: ["--input", "feature_stack=features/feature_stack", "--input", "feature_names=features/feature_names", "--input", "grid=neighbors/grid", "--input", "crs=load/crs", "--input", "point_count=load/point_count"],
-};
 
 interface Exit {
   readonly step: string;
@@ -59,19 +46,9 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
     const inputs = path.join(scratch.dir, "inputs");
     const files = cutLas(lidarFile("autzen_trim.las"), inputs, 3);
     crs = checkInputSet(inputs, "EPSG:28992").crs;
-    // The batch's pieces as a tile pod receives them: files/pieces/<tile>/<input>.npy + .json.
-    pieces = path.join(scratch.dir, "pod", "files", "pieces");
-    for (const file of files) {
-      const parts = path.join(scratch.dir, "parts", path.basename(file, ".las"));
-      const split = await splitFileIntoPieces({ file, outDir: parts, tileSize: TILE_SIZE, cellSize: 10 });
-      for (const tile of split.tiles) {
-        fs.mkdirSync(path.join(pieces, tile.id), { recursive: true });
-        for (const from of [tile.npy, tile.json]) fs.linkSync(from, path.join(pieces, tile.id, path.basename(file, ".las") + path.extname(from)));
-      }
-    }
-    // Each component's directory as its image holds it: the build context naaw build writes.
-    images = path.join(scratch.dir, "images");
-    for (const entry of loadCatalog(findNotebooks(path.join(ROOT, "notebooks"))).entries) writeBuildContext(path.join(images, entry.spec.name), entry.context);
+    // The batch's pieces as a tile pod receives them, and each component's directory as its image holds it.
+    pieces = await layOutPieces(files, path.join(scratch.dir, "parts"), path.join(scratch.dir, "pod", "files", "pieces"), TILE_SIZE);
+    images = writeComponentDirs(path.join(scratch.dir, "images"));
 
     // The reference: the local runner on the workflow with the parallel split, over the same three files.
     const workflow = writeParallelSplitWorkflow(path.join(ROOT, "workflows", "lidar.yaml"), path.join(ROOT, "notebooks"), path.join(scratch.dir, "project"));
@@ -91,21 +68,6 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
   });
   after(() => scratch.cleanup());
 
-  /** Every container's command line, as the emitter renders them (paths under the pod's /tmp, here `pod`). */
-  function commands(pod: string, window: number, itemsFrom: string): Record<string, { command: string; args: string[]; cwd: string }> {
-    const common = ["--work", path.join(pod, "work"), "--items-from", itemsFrom, "--chain", CHAIN.join(","), "--window", String(window)];
-    const all: Record<string, { command: string; args: string[]; cwd: string }> = {
-      join: { command: process.execPath, args: [NAAW, "builtin-chain", "join", ...common, "--param", `crs=${crs}`], cwd: pod },
-    };
-    for (const step of CHAIN.slice(1)) {
-      const exports = step === "export" ? ["--export", `raster=${path.join(pod, "out", "raster")}`, "--export", `raster_info=${path.join(pod, "out", "raster_info")}`] : [];
-      // As the image runs it: `python3 -m naaw_runtime` from the component's directory, whose runtime it carries.
-      const dir = path.join(images, step);
-      all[step] = { command: pythonExecutable(), args: ["-m", "naaw_runtime", "chain", "--component", dir, "--step", step, ...common, ...WIRING[step]!, ...exports], cwd: dir };
-    }
-    return all;
-  }
-
   /** Starts every container at once; resolves when all have exited. `onStart` sees the children (to kill one). */
   async function runPod(name: string, options: { window?: number; itemsFrom?: string; env?: NodeJS.ProcessEnv; onStart?: (children: Map<string, ChildProcess>, pod: string) => void } = {}): Promise<{ exits: Exit[]; pod: string; seconds: number; peak: number }> {
     const pod = path.join(scratch.dir, name);
@@ -113,7 +75,7 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
     const env = { ...process.env, PYTHONPATH: "", ...options.env };
     const started = performance.now();
     const children = new Map<string, ChildProcess>();
-    const exits = Object.entries(commands(pod, options.window ?? 2, options.itemsFrom ?? pieces)).map(
+    const exits = Object.entries(podCommands({ pod, itemsFrom: options.itemsFrom ?? pieces, components: images, crs, window: options.window ?? 2 })).map(
       ([step, { command, args, cwd }]) =>
         new Promise<Exit>((resolve) => {
           // Each container's termination log, as Kubernetes gives it one (the runtimes write it only if it exists).
@@ -198,7 +160,7 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
     assert.match(join.stderr, new RegExp(`^naaw: join failed on ${bad}: .*${victim}.*sidecar says`, "m"));
     for (const exit of exits.filter((e) => e.step !== "join")) {
       assert.equal(exit.code, 1, `${exit.step}: ${exit.stderr}`);
-      assert.match(exit.stderr, new RegExp(`^(naaw: )?stopped: join failed on ${bad}: `, "m"), exit.step);
+      assert.match(exit.stderr, new RegExp(`^(naaw: )?stopped: join failed on ${bad}: `, "m"), `${exit.step}: ${exit.stderr}`);
     }
     assert.match(fs.readFileSync(path.join(pod, "work", ".abort"), "utf8"), new RegExp(`^join failed on ${bad}: `));
     assert.ok(fs.existsSync(path.join(pod, "work", bad, "join", ".failed")));
@@ -225,7 +187,7 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
     assert.doesNotMatch(load.stderr, /naaw_runtime/, "the traceback shows notebook cells, not the runtime");
     for (const exit of exits.filter((e) => e.step !== "load")) {
       assert.equal(exit.code, 1, `${exit.step}: ${exit.stderr}`);
-      assert.match(exit.stderr, new RegExp(`^(naaw: )?stopped: load failed on ${bad}: component 'load' failed at notebooks/lidar\\.ipynb cell`, "m"), exit.step);
+      assert.match(exit.stderr, new RegExp(`^(naaw: )?stopped: load failed on ${bad}: component 'load' failed at notebooks/lidar\\.ipynb cell`, "m"), `${exit.step}: ${exit.stderr}`);
     }
     assert.match(fs.readFileSync(path.join(pod, "work", bad, "load", ".failed"), "utf8"), /TypeError/);
     assertExported(pod, [tiles[0]!]);

@@ -1,3 +1,4 @@
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Worker } from "worker_threads";
@@ -83,12 +84,18 @@ export class ChainWork {
     }
   }
 
-  /** WORK/.abort, created exclusively: the first failure is the one every container reports. */
+  /** WORK/.abort, whole or not at all, and only if absent: the first failure is the one every container reports. */
   writeAbort(line: string): void {
+    // Written aside, then hard-linked into place: a link never replaces a file, and a reader never sees it half written.
+    // (Not named by pid: each container of a pod may be pid 1 in its own namespace.)
+    const temporary = path.join(this.root, `.abort.${randomBytes(8).toString("hex")}.tmp`);
     try {
-      fs.writeFileSync(path.join(this.root, ".abort"), line.split("\n").join(" ") + "\n", { flag: "wx" });
+      fs.writeFileSync(temporary, line.split("\n").join(" ") + "\n");
+      fs.linkSync(temporary, path.join(this.root, ".abort"));
     } catch {
       // another container was first (EEXIST), or the disk refuses: either way the others stop
+    } finally {
+      fs.rmSync(temporary, { force: true });
     }
   }
 
@@ -204,7 +211,7 @@ export function exportFile(source: string, dir: string, item: string): void {
   fs.mkdirSync(dir, { recursive: true });
   const ext = path.extname(source);
   const target = path.join(dir, `${item}${ext}`);
-  const temporary = path.join(dir, `.${item}${ext}.${process.pid}.tmp`);
+  const temporary = path.join(dir, `.${item}${ext}.${randomBytes(8).toString("hex")}.tmp`);
   fs.rmSync(temporary, { force: true });
   try {
     fs.linkSync(source, temporary);

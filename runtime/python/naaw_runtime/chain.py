@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -87,13 +88,17 @@ class Work:
             return None
 
     def write_abort(self, line: str) -> None:
-        """WORK/.abort, created exclusively: the first failure is the one every container reports."""
+        """WORK/.abort, whole or not at all, and only if absent: the first failure is the one every container reports."""
+        # Written aside, then hard-linked into place: a link never replaces a file, and a reader never sees it half written.
+        # (Not named by pid: each container of a pod may be pid 1 in its own namespace.)
+        temporary = self.root / f".abort.{uuid.uuid4().hex}.tmp"
+        temporary.write_text(" ".join(line.splitlines()) + "\n", encoding="utf-8")
         try:
-            descriptor = os.open(self.root / ".abort", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            os.link(temporary, self.root / ".abort")
         except FileExistsError:
-            return
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(" ".join(line.splitlines()) + "\n")
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)
 
     def aborted_index(self, line: str) -> int:
         """The index of the item an abort line names; items before it still finish. 0 when it names none."""
@@ -264,7 +269,7 @@ def export_file(source: Path, directory: str, item: str) -> None:
     target_dir = Path(directory)
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / f"{item}{source.suffix}"
-    temporary = target_dir / f".{item}{source.suffix}.{os.getpid()}.tmp"
+    temporary = target_dir / f".{item}{source.suffix}.{uuid.uuid4().hex}.tmp"
     temporary.unlink(missing_ok=True)
     try:
         os.link(source, temporary)
