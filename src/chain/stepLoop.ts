@@ -78,8 +78,8 @@ export async function runChainStep(options: ChainStepOptions, run: ChainItemRun,
   let current: string | undefined;
   try {
     if (listing) throw listing;
-    checkChainOptions(options);
     options.check?.();
+    checkChainOptions(options);
     const exports = exportsOf(options.exports);
     for (const [index, item] of items.entries()) {
       current = item;

@@ -68,6 +68,7 @@ export function builtinChainCommand(): Command {
         window: Number(options.window),
         check: () => {
           if (!CHAIN_BUILTINS.includes(name)) throw new ChainInputError(`builtin-chain runs ${CHAIN_BUILTINS.join(", ")}, not '${name}'`);
+          if (!/^\d+$/.test(options.window)) throw new ChainInputError(`--window ${options.window}: give a whole number of at least 1 (items in flight in the pod)`);
           crs = joinParams(options.param).crs;
         },
       };
