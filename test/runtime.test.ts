@@ -1,6 +1,9 @@
 import { strict as assert } from "assert";
 import { spawnSync, SpawnSyncReturns } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
@@ -12,6 +15,7 @@ import { Service, startService, stopService } from "./helpers/runtimeService";
 const FIXTURES = path.join(__dirname, "fixtures", "components");
 const SCALE = path.join(FIXTURES, "scale");
 const UNWRITABLE = path.join(FIXTURES, "unwritable");
+const INPLACE = path.join(FIXTURES, "inplace");
 const PYTHON = pythonExecutable();
 const ENV = pythonEnv();
 
@@ -422,6 +426,59 @@ describe("naaw_runtime serve lifecycle", function () {
     service.process.kill("SIGTERM");
     assert.equal(await service.exited, 0, service.stderr());
     assert.match(service.stderr(), /naaw_runtime: stopped serving scale/);
+  });
+
+  it("answers requests on one kept-alive connection, and stops on SIGTERM without waiting for it to close", async function () {
+    service = await startService(SCALE, root);
+    const agent = new http.Agent({ keepAlive: true });
+    const get = (): Promise<{ status: number; reused: boolean }> =>
+      new Promise((resolve, reject) => {
+        const request = http.get(`${service!.url}/healthz`, { agent }, (response) => {
+          response.resume();
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, reused: request.reusedSocket }));
+        });
+        request.on("error", reject);
+      });
+    assert.deepEqual(await get(), { status: 200, reused: false });
+    assert.deepEqual(await get(), { status: 200, reused: true });
+    // The connection stays open (idle) in the agent; the service must not wait out its 60 s idle limit.
+    service.process.kill("SIGTERM");
+    const outcome = await Promise.race([service.exited, new Promise((resolve) => setTimeout(() => resolve("still running"), 20_000))]);
+    agent.destroy();
+    assert.equal(outcome, 0, service.stderr());
+  });
+
+  it("closes a kept-alive connection after a request whose body it did not read, so the body is never taken for a request", async function () {
+    service = await startService(SCALE, root);
+    const { port } = new URL(service.url);
+    const smuggled = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => socket.end(`GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`));
+      let text = "";
+      socket.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+      socket.on("close", () => resolve(text)).on("error", reject);
+    });
+    assert.equal(answer.match(/^HTTP\/1\.1 /gm)?.length, 1, answer);
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, /^Connection: close\r$/m);
+  });
+
+  it("gives cells that write into a large (memory-mapped) input array their own copy: the input file never changes", async function () {
+    const input = path.join(root, "values.npy");
+    saveNpy(input, "np.arange(600_000, dtype=np.float64)"); // 4.8 MB: over the size from which inputs are mapped
+    const digest = (): string => createHash("sha256").update(fs.readFileSync(input)).digest("hex");
+    const before = digest();
+    service = await startService(INPLACE, root);
+    for (const run of ["first", "second"]) {
+      const { status, body } = await postRun(service, { inputs: { values: "values.npy" }, params: { factor: 3 }, outputs: run });
+      assert.equal(status, 200, JSON.stringify(body));
+      const check = python(
+        "import sys, numpy as np; a = np.load(sys.argv[1]); print(bool((a == np.arange(600_000) * 3.0).all()))",
+        path.join(root, body.outputs.scaled.path),
+      );
+      assert.equal(check.trim(), "True", `the ${run} run scaled an input that was not the original`);
+    }
+    assert.equal(digest(), before);
   });
 
   it("refuses a data root that is not a directory with exit 2", function () {

@@ -27,6 +27,8 @@ function pythonTuple(items: readonly string[]): string {
  * stay in one dict, never Python names of this module: an input or param may be called `runpy`,
  * `OUTPUTS`, `run`, `values` or `str` without shadowing anything the function uses; and the cells'
  * namespace holds only `__name__`, `__file__` and the values (a value named `__file__` wins).
+ * The cells are compiled once per process: a component's directory is named by its content hash and
+ * never rewritten, so cells.py cannot change under a running service.
  */
 export function renderComponentModule(component: NotebookComponent): string {
   const inputs = component.inputs.map((i) => JSON.stringify(i.name));
@@ -49,8 +51,15 @@ export function renderComponentModule(component: NotebookComponent): string {
     "    if missing or unknown:",
     '        raise TypeError(f"run() is missing inputs {missing} or got unknown values {unknown}")',
     '    namespace = {"__name__": "__naaw_component__", "__file__": str(CELLS), **PARAMS, **values}',
-    '    exec(compile(CELLS.read_bytes(), str(CELLS), "exec"), namespace)',
+    "    exec(_cells_code(), namespace)",
     "    return {name: namespace[name] for name in OUTPUTS if name in namespace}",
+    "",
+    "",
+    "def _cells_code(compiled=[]):",
+    '    """cells.py compiled on the first run only: a service runs it once per tile (compiling cost up to 1 ms)."""',
+    "    if not compiled:",
+    '        compiled.append(compile(CELLS.read_bytes(), str(CELLS), "exec"))',
+    "    return compiled[0]",
     "",
   ].join("\n");
 }

@@ -205,7 +205,10 @@ export interface ServiceLease {
  * concurrent call gets its own process), and all stopped by `stopAll`.
  */
 export class ServicePool {
-  private readonly agent = new http.Agent({ keepAlive: true });
+  // One kept-alive connection per service (the services speak HTTP/1.1): no TCP handshake per step. An
+  // idle connection is closed after 30 s, before the service's own 60 s idle limit, so a request never
+  // goes out on a connection the service is closing.
+  private readonly agent = new http.Agent({ keepAlive: true, timeout: 30_000 });
   private readonly idle = new Map<string, ServiceProcess[]>();
   private readonly all: ServiceProcess[] = [];
   private readonly starting = new Map<string, number>();
@@ -282,8 +285,9 @@ export class ServicePool {
   async stopAll(): Promise<void> {
     this.stopped = true;
     this.wakeAll();
-    await Promise.all(this.all.map((s) => s.stop()));
+    // Idle connections first: a stopping service then has no connection to wait for but a run in flight.
     this.agent.destroy();
+    await Promise.all(this.all.map((s) => s.stop()));
   }
 
   /** For a run stopped by a signal: no waiting, services that are still starting included. */

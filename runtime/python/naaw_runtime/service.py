@@ -167,8 +167,39 @@ def _remove_if_empty(directory: Path) -> None:
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = f"naaw_runtime/{__version__}"
-    timeout = 60  # seconds a client may take to send its request; it does not limit the cells' run time
+    # Keep-alive: `naaw run` sends a component's every request on one connection, where HTTP/1.0 would cost a
+    # TCP connection and a server thread per step. Every answer carries a Content-Length.
+    protocol_version = "HTTP/1.1"
+    # An answer leaves in one write (buffered, flushed once a request is handled) with Nagle off: on a kept-alive
+    # connection, headers and body in two small writes would wait for the client's delayed ACK (40 ms).
+    wbufsize = -1
+    disable_nagle_algorithm = True
+    timeout = 60  # seconds a client may take to send its request (or stay idle between two); it does not limit the cells' run time
     service: RuntimeService  # set on the subclass made by make_server
+    server: "RuntimeServer"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Only failed requests are logged: a line per answered step cost `naaw run` a write and a wake-up of
+        # the process reading stderr (over 1 ms a step on a busy machine), and said nothing it needs.
+        if isinstance(code, int) and code < 400:
+            return
+        super().log_request(code, size)
+
+    def handle(self) -> None:
+        self.server.track(self.connection)
+        try:
+            super().handle()
+        finally:
+            self.server.untrack(self.connection)
+
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        self.server.idle(self.connection)
+
+    def parse_request(self) -> bool:
+        # The request line has arrived: the connection is busy until its answer is sent.
+        self.server.busy(self.connection)
+        return super().parse_request()
 
     def _routes(self) -> dict[str, tuple[str, Callable[[], Any]]]:
         return {
@@ -196,6 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("HEAD")
 
     def _dispatch(self, method: str) -> None:
+        self._body_read = False
         path = urlsplit(self.path).path
         headers: dict[str, str] = {}
         try:
@@ -215,6 +247,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             traceback.print_exc()
             status, body = 500, {"error": f"internal error in naaw_runtime: {type(exc).__name__}: {exc}"}
+        if not self._body_read and (self.headers.get("Transfer-Encoding") or self.headers.get("Content-Length", "0").strip() != "0"):
+            # A body left unread would be taken for the next request on this connection.
+            self.close_connection = True
         self._send_json(status, body, headers, include_body=method != "HEAD")
 
     def _read_json_body(self) -> Any:
@@ -239,6 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
                 413,
             )
         raw = self.rfile.read(length)
+        self._body_read = True
         if len(raw) < length:
             raise InputError(f"the request body ended after {len(raw)} of {length} bytes")
         try:
@@ -280,6 +316,44 @@ class _Handler(BaseHTTPRequestHandler):
 class RuntimeServer(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True  # server_close() waits for runs in flight, so SIGTERM does not cut an output short
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._connections_lock = threading.Lock()
+        self._idle_connections: set[socket.socket] = set()
+        self._closing = False
+
+    # Keep-alive connections wait for their next request in a thread; server_close() joins those threads, so
+    # a stop ends the idle ones (their read sees end of file) and lets busy ones finish their answer first.
+    def track(self, connection: socket.socket) -> None:
+        self.idle(connection)
+
+    def untrack(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._idle_connections.discard(connection)
+
+    def busy(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._idle_connections.discard(connection)
+
+    def idle(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._idle_connections.add(connection)
+            if self._closing:
+                _end_reads(connection)
+
+    def close_idle_connections(self) -> None:
+        with self._connections_lock:
+            self._closing = True
+            for connection in self._idle_connections:
+                _end_reads(connection)
+
+
+def _end_reads(connection: socket.socket) -> None:
+    try:
+        connection.shutdown(socket.SHUT_RD)
+    except OSError:
+        pass  # already closed by the client
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks up the host's FQDN, which can stall on a machine without DNS.
@@ -365,6 +439,7 @@ def serve(component_dir: str, host: str, port: int, data_root: str, stop_on_stdi
     while not stop.wait(1.0):
         pass
     server.shutdown()
+    server.close_idle_connections()
     server.server_close()
     worker.join()
     print(f"naaw_runtime: stopped serving {component.name}", file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import ComponentError, InputError
+from .npy import read_npy
 
 VALUE_TYPES = ("ndarray", "int", "float", "str", "bool", "list", "dict", "any")
 FILE_KINDS = ("npy", "json")
@@ -98,7 +99,7 @@ def read_value(path: Path, what: str, declared: str, shown: str | None = None) -
     if wanted is not None and kind != wanted:
         raise InputError(f"{what} is declared {declared}, so it must be a .{wanted} file, not {shown}")
     try:
-        value = _read_npy(path) if kind == "npy" else loads_strict(path.read_bytes())
+        value = read_npy(path) if kind == "npy" else loads_strict(path.read_bytes())
     except FileNotFoundError:
         raise InputError(f"{what}: {shown} does not exist") from None
     except Exception as exc:  # the file's content is untrusted: any failure to parse it is the caller's to fix
@@ -106,12 +107,6 @@ def read_value(path: Path, what: str, declared: str, shown: str | None = None) -
     if not matches_type(value, declared):
         raise InputError(f"{what} is declared {declared}, but {shown} holds {describe(value)}")
     return conform(value, declared)
-
-
-def _read_npy(path: Path) -> np.ndarray:
-    # np.load would also open .npz archives and, without allow_pickle=False, pickles: read the .npy format only.
-    with open(path, "rb") as stream:
-        return np.lib.format.read_array(stream, allow_pickle=False)
 
 
 class Encoded(NamedTuple):
@@ -193,7 +188,14 @@ _OTHER_KIND = {"npy": "json", "json": "npy"}
 
 
 def write_value(directory: Path, name: str, encoded: Encoded) -> Path:
-    """Write NAME.npy or NAME.json atomically: a temporary file in the same directory, then os.replace."""
+    """Write NAME.npy or NAME.json atomically: a temporary file in the same directory, then os.replace.
+
+    Not fsync'ed: the rename alone means no reader ever sees a partial file, even if this process dies while
+    writing, which is all `naaw run`'s cache promises (an entry is whole or absent after a killed run; it
+    checks each entry's file sizes and identities before using it, and never fsync'ed its manifests either);
+    an Argo step's outputs are uploaded after the container exits. An fsync per file cost more than the cells
+    of a small tile: several ms of waiting on the disk's journal.
+    """
     target = directory / f"{name}.{encoded.kind}"
     temporary = directory / f".{name}.{uuid.uuid4().hex}.tmp"
     try:
@@ -203,8 +205,6 @@ def write_value(directory: Path, name: str, encoded: Encoded) -> Path:
                 np.lib.format.write_array(stream, encoded.data, allow_pickle=False)
             else:
                 stream.write(json.dumps(encoded.data, allow_nan=False).encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
