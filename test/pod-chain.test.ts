@@ -11,7 +11,8 @@ import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { checkInputSet } from "../src/lidar/pieces";
+import { LidarInputError } from "../src/lidar/errors";
+import { checkInputSet, joinTile, joinTileDirectory, planTiles } from "../src/lidar/pieces";
 import { resolveRunParams } from "../src/local/params";
 import { LocalRunner } from "../src/local/runner";
 import { StepValue } from "../src/local/values";
@@ -130,6 +131,24 @@ describe("a batched tile pod: the chain's containers pipelined over the tiles on
     spoil?.(piece);
     return { itemsFrom, piece };
   }
+
+  it("join of a tile's pieces directory (no plan file): planTiles' join byte for byte; pieces of another tile are refused", () => {
+    const out = path.join(scratch.dir, "joins");
+    const all = fs.readdirSync(pieces).flatMap((tile) => fs.readdirSync(path.join(pieces, tile)).filter((f) => f.endsWith(".npy")).map((f) => path.join(pieces, tile, f)));
+    const plans = planTiles(all, path.join(out, "plans"));
+    assert.ok(plans.some((plan) => (JSON.parse(fs.readFileSync(plan, "utf8")) as { pieces: string[] }).pieces.length > 1), "some tile has pieces from several files");
+    for (const plan of plans) {
+      const tile = path.basename(plan, ".json");
+      const planned = joinTile({ plan, outDir: path.join(out, "planned"), crs });
+      const fromDir = joinTileDirectory({ dir: path.join(pieces, tile), outDir: path.join(out, "from-dir"), crs });
+      for (const [a, b] of [[planned.npy, fromDir.npy], [planned.json, fromDir.json]] as const) assert.ok(fs.readFileSync(a).equals(fs.readFileSync(b)), `${path.basename(b)} differs`);
+    }
+    const [first, second] = fs.readdirSync(pieces).sort();
+    const mixed = path.join(out, "mixed", first!);
+    fs.cpSync(path.join(pieces, first!), mixed, { recursive: true });
+    for (const f of fs.readdirSync(path.join(pieces, second!))) fs.copyFileSync(path.join(pieces, second!, f), path.join(mixed, `other-${f}`));
+    assert.throws(() => joinTileDirectory({ dir: mixed, outDir: path.join(out, "mixed-out"), crs }), (e: Error) => e instanceof LidarInputError && e.message.includes(`holds pieces of ${first}, ${second}`));
+  });
 
   // The whole batch with the default window; window 1 (one tile at a time) on a batch of 3.
   for (const [window, count] of [[2, Infinity], [1, 3]] as const) {
