@@ -108,12 +108,14 @@ export async function runChainStep(options: ChainStepOptions, run: ChainItemRun,
       report(error.message);
       return 1;
     }
-    const known = error instanceof ChainItemError || error instanceof ChainInputError;
+    // A system error (ENOSPC, EACCES on the shared disk) is the pod's to fix, not a bug: one line, exit 1, as the Python twin does.
+    const systemError = typeof (error as NodeJS.ErrnoException).code === "string" && typeof (error as NodeJS.ErrnoException).syscall === "string";
+    const known = error instanceof ChainItemError || error instanceof ChainInputError || systemError;
     const message = (error as Error).message.split("\n").join(" ");
     const line = work.fail(error instanceof ChainInputError ? undefined : current, options.step, message);
     process.stderr.write(known ? `naaw: ${line}\n` : `naaw: internal error (please report it): ${(error as Error).stack ?? String(error)}\n`);
     report(line);
-    return error instanceof ChainItemError ? error.exitCode : error instanceof ChainInputError ? 2 : 70;
+    return error instanceof ChainItemError ? error.exitCode : error instanceof ChainInputError ? 2 : systemError ? 1 : 70;
   } finally {
     await stopHeartbeat();
   }
