@@ -66,18 +66,39 @@ describe("the batched Argo rendering of the LiDAR workflow", function () {
   });
 
   it("refuses, before any pod, a rendering whose tile batches leave the split no room", () => {
-    assert.throws(() => renderArgo(demoGraph(), { batching: { tileBatches: 500 } }), /500 tile batches of 9 nodes leave no room for the split within 3,?000 nodes/);
+    const { problems } = renderArgo(demoGraph(), { batching: { tileBatches: 500 } });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^workflows\/lidar\.yaml:\d+:\d+: 500 tile batches of 9 nodes leave no room for step 'split' within the 3,000 nodes one Workflow object holds: use fewer tile batches \(at most 332\)$/);
+  });
+
+  it("naaw render --to argo renders it batched; --per-tile one pod per step per tile; bad sizes are refused with the reason", () => {
+    const render = (...args: string[]) => spawnSync(process.execPath, [NAAW, "render", "workflows/lidar.yaml", "--to", "argo", ...args], { cwd: ROOT, encoding: "utf8" });
+    const batched = render("--tile-batches", "40");
+    assert.equal(batched.status, 0, batched.stderr);
+    assert.match(batched.stdout, /containerSet:/);
+    assert.match(batched.stdout, /buckets=40/);
+    const perTile = render("--per-tile");
+    assert.equal(perTile.status, 0, perTile.stderr);
+    assert.doesNotMatch(perTile.stdout, /containerSet:/);
+    assert.match(perTile.stdout, /name: lidar-load/);
+    const tooMany = render("--tile-batches", "500");
+    assert.notEqual(tooMany.status, 0);
+    assert.match(tooMany.stderr, /500 tile batches of 9 nodes leave no room for step 'split'.*at most 332/);
+    assert.doesNotMatch(tooMany.stderr, /\n\s+at /, "no stack trace");
+    const both = render("--per-tile", "--tile-batches", "3");
+    assert.notEqual(both.status, 0);
+    assert.match(both.stderr, /--per-tile renders one pod per step per tile: it takes no --tile-batches/);
   });
 
   it("runs as Argo would run it: list, split batches, buckets, chain pods, merge give naaw run's GeoTIFFs", async function () {
     const scratch = tempDir("naaw-argo-pods-");
     try {
       const repository = path.join(scratch.dir, "bucket");
-      // 5 input files, 2 a split pod (the last batch has an empty slot), 3 buckets of tiles.
-      const inputs = cutLas(lidarFile("autzen_trim.las"), path.join(repository, "input"), 5);
+      // 3 input files, 2 a split pod (the last batch has an empty slot), 2 buckets of tiles.
+      const inputs = cutLas(lidarFile("autzen_trim.las"), path.join(repository, "input"), 3);
       fs.writeFileSync(path.join(repository, "input", "README.txt"), "not a point cloud: the listing leaves it out\n");
       const graph = demoGraph();
-      const { document, problems } = renderArgo(graph, { batching: { inputsPerSplit: 2, tileBatches: 3 } });
+      const { document, problems } = renderArgo(graph, { batching: { inputsPerSplit: 2, tileBatches: 2 } });
       assert.deepEqual(problems, []);
       const contexts = path.join(scratch.dir, "contexts");
       const components: Record<string, string> = {};
@@ -88,8 +109,8 @@ describe("the batched Argo rendering of the LiDAR workflow", function () {
       }
       const pods = await runArgoPods(document as ArgoDocument, { repository, pods: path.join(scratch.dir, "pods"), components, parameters: { input: "input", out: "rasters", tile_size: "250" } });
       const byTemplate = (name: string) => pods.filter((p) => p.template === name).length;
-      assert.equal(byTemplate("split-batch"), 3, "3 split pods for 5 files, 2 each");
-      assert.ok(byTemplate("tiles") >= 1 && byTemplate("tiles") <= 3, `one chain pod per bucket that holds tiles, got ${byTemplate("tiles")}`);
+      assert.equal(byTemplate("split-batch"), 2, "2 split pods for 3 files, 2 each");
+      assert.equal(byTemplate("tiles"), 2, "one chain pod per bucket");
       assert.ok(pods.filter((p) => p.template === "tiles").every((p) => p.containers === 7));
 
       const local = path.join(scratch.dir, "local");

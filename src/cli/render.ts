@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import type { RenderOptions } from "../workflow/render";
@@ -17,6 +17,26 @@ interface RenderCliOptions {
   readonly notebooks?: string;
   readonly schedule?: string;
   readonly stack?: string;
+  readonly perTile?: boolean;
+  readonly tileBatches?: number;
+  readonly inputsPerSplit?: number;
+}
+
+function wholeNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} takes a whole number of at least 1, got '${value}'`);
+    return n;
+  };
+}
+
+/** argo: the batched rendering's sizes from the flags, or false for --per-tile. */
+function batchingOf(options: RenderCliOptions): RenderOptions["batching"] {
+  if (options.perTile) {
+    if (options.tileBatches !== undefined || options.inputsPerSplit !== undefined) throw new UsageError("--per-tile renders one pod per step per tile: it takes no --tile-batches or --inputs-per-split");
+    return false;
+  }
+  return { ...(options.tileBatches !== undefined ? { tileBatches: options.tileBatches } : {}), ...(options.inputsPerSplit !== undefined ? { inputsPerSplit: options.inputsPerSplit } : {}) };
 }
 
 /** argo --schedule / --stack: the rendering placed by a scheduling policy (src/schedule/, which loads the TypeScript compiler). */
@@ -28,7 +48,14 @@ async function scheduledRendering(graph: WorkflowGraph, options: RenderCliOption
     import("../plan/request"),
   ]);
   try {
-    return renderScheduledArgoYaml(graph, { registry: options.registry, template: options.template, policy: options.schedule, stack: options.stack });
+    const batching = batchingOf(options);
+    return renderScheduledArgoYaml(graph, {
+      registry: options.registry,
+      template: options.template,
+      policy: options.schedule,
+      stack: options.stack,
+      ...(batching === false ? { perTile: true } : Object.keys(batching ?? {}).length > 0 ? { batching } : {}),
+    });
   } catch (error) {
     if (error instanceof SchedulingPolicyError || error instanceof PlanInputError) throw new UsageError(error.message);
     throw error;
@@ -94,6 +121,9 @@ export function renderCommand(): Command {
     .addOption(new Option("--to <target>", "what to render").choices(RENDER_TARGETS).makeOptionMandatory())
     .option("-o, --out <path>", "write to this file instead of stdout; a directory gets <workflow>.argo.yaml, .cwl or .md inside")
     .option("--template", "argo: a WorkflowTemplate instead of a Workflow")
+    .option("--per-tile", "argo: one pod per step per tile, not the batched rendering `pulumi up` deploys (docs/argo-scale.md)")
+    .option("--tile-batches <n>", "argo: tile batches, one pod each (default 16; with --stack, one per pod the plan runs at once)", wholeNumber("--tile-batches"))
+    .option("--inputs-per-split <n>", "argo: input files one split pod reads (default 10)", wholeNumber("--inputs-per-split"))
     .option("--no-docker", "cwl: run components with the local runtime instead of their images")
     .option("--registry <prefix>", "image prefix of the components", DEFAULT_REGISTRY)
     .option("--contexts <dir>", "cwl --no-docker: where the components' build contexts are written", path.join(".naaw", "contexts"))
@@ -118,6 +148,7 @@ export function renderCommand(): Command {
         const rendering = scheduled ? await scheduledRendering(graph, options) : renderWorkflow(graph, options.to, {
           registry: options.registry,
           template: options.template,
+          ...(options.to === "argo" ? { batching: batchingOf(options) } : {}),
           ...(options.to === "cwl" && !options.docker ? { noDocker: await localRuntime(graph, options.contexts) } : {}),
         });
         if (rendering.problems.length > 0) {

@@ -15,6 +15,14 @@ function seconds(flag: string, max?: number): (value: string) => number {
   };
 }
 
+function wholeNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} takes a whole number of at least 1, got '${value}'`);
+    return n;
+  };
+}
+
 export function submitCommand(): Command {
   return new Command("submit")
     .description("render a workflow for Argo, submit it to an existing cluster and watch it to its end")
@@ -27,6 +35,8 @@ export function submitCommand(): Command {
     .option("--registry <prefix>", "image prefix of the components (as `naaw render` and `naaw build` use it)", DEFAULT_REGISTRY)
     .option("--service-account <name>", "the service account the workflow's pods run as (default: the namespace's default)")
     .option("--no-wait", "return once the Workflow is created")
+    .option("--per-tile", "one pod per step per tile instead of the batched rendering (docs/argo-scale.md)")
+    .option("--tile-batches <n>", "tile batches, one pod each: as many as the cluster runs pods at once", wholeNumber("--tile-batches"), 16)
     .option("--rerun", "start a new run even when the same workflow and params already ran (or run) there")
     .option("--poll-interval <seconds>", "time between two looks at the Workflow", seconds("--poll-interval", 60), 5)
     .option("--api-timeout <seconds>", "how long the Kubernetes API may be unreachable before giving up (the run goes on)", seconds("--api-timeout"), 300)

@@ -34,6 +34,8 @@ export interface SubmitCliOptions {
   readonly notebooks?: string;
   readonly pollInterval: number;
   readonly apiTimeout: number;
+  readonly perTile?: boolean;
+  readonly tileBatches: number;
 }
 
 const EXIT_FAILED = 1;
@@ -132,7 +134,11 @@ export async function submit(workflow: string, options: SubmitCliOptions): Promi
     return;
   }
   const parameters = argoParameters(graph, options.set, workflow);
-  const rendering = renderArgo(graph, { registry: options.registry, ...(options.serviceAccount ? { serviceAccountName: options.serviceAccount } : {}) });
+  const rendering = renderArgo(graph, {
+    registry: options.registry,
+    ...(options.serviceAccount ? { serviceAccountName: options.serviceAccount } : {}),
+    ...(options.perTile ? {} : { batching: { tileBatches: options.tileBatches } }),
+  });
   if (rendering.problems.length > 0) throw new UsageError(`cannot render ${workflow} for Argo:\n${rendering.problems.join("\n")}`, EXIT_BAD_INPUT);
   const document = structuredClone(rendering.document);
   const declared = ((document.spec.arguments as { parameters?: ArgoParameter[] } | undefined)?.parameters ?? []) as ArgoParameter[];

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { renderArgoYaml } from "./argo";
+import { BatchingOptions, renderArgoYaml } from "./argo";
 import { renderCwlYaml } from "./cwl";
 import { renderMermaidMarkdown } from "./mermaid";
 import { DEFAULT_REGISTRY, RENDER_TARGETS, RenderTarget } from "./renderTargets";
@@ -12,6 +12,11 @@ export interface RenderOptions {
   readonly registry?: string;
   /** Argo: a WorkflowTemplate instead of a Workflow. */
   readonly template?: boolean;
+  /**
+   * Argo: the batched rendering's sizes (docs/argo-scale.md), or false for one pod per step per
+   * tile. @default {} (batched: 10 inputs a split pod, 16 tile batches)
+   */
+  readonly batching?: BatchingOptions | false;
   /** CWL: run components through the local runtime instead of Docker (absolute paths below). */
   readonly noDocker?: { readonly contextsDir: string; readonly pythonPath: string; readonly python: string; readonly naawCommand: readonly string[] };
 }
@@ -27,7 +32,7 @@ export function renderWorkflow(graph: WorkflowGraph, target: RenderTarget, optio
   const registry = options.registry ?? DEFAULT_REGISTRY;
   switch (target) {
     case "argo":
-      return renderArgoYaml(graph, { registry, template: options.template });
+      return renderArgoYaml(graph, { registry, template: options.template, ...(options.batching === false ? {} : { batching: options.batching ?? {} }) });
     case "cwl":
       return renderCwlYaml(graph, {
         registry,

@@ -17,7 +17,7 @@ const NODES_PER_TILE_BATCH = 1 + 1 + 7;
 const NODES_PER_SPLIT_BATCH = 1;
 /** main, list, plan, split's TaskGroup, buckets, tiles' TaskGroup, merge. */
 const FIXED_NODES = 7;
-/** The most tile batches a rendering asks for: 250 × 9 nodes leave room for 742 split pods (7,420 inputs at 10 a pod). */
+/** The most tile batches a rendering asks for: 250 × 9 nodes leave room for 743 split pods (7,430 inputs at 10 a pod). */
 export const MAX_TILE_BATCHES = 250;
 
 /** The batching a stack's plan asks for: one tile batch per pod the cluster runs at once, within MAX_TILE_BATCHES. */

@@ -44,14 +44,21 @@ export function renderBatched(ctx: ArgoContext, options: BatchingOptions): Batch
   if (!pattern) return undefined;
   const perBatch = options.inputsPerSplit ?? 10;
   const buckets = options.tileBatches ?? 16;
+  // Sizes are the renderer's options, not the workflow's: a bad one is reported at the split step.
   for (const [name, value] of [["inputsPerSplit", perBatch], ["tileBatches", buckets]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`batching.${name} must be a whole number of at least 1, not ${value}`);
+    if (!Number.isInteger(value) || value < 1) {
+      ctx.problem(pattern.split.spec.at, `batching.${name} must be a whole number of at least 1, not ${value}`);
+      return undefined;
+    }
   }
   const { perBucket, perSplitBatch } = chainNodes(pattern);
   const others = ctx.graph.steps.filter((s) => s.foreach === undefined && s.id !== pattern.split.id).length;
-  const fixed = 7 + others;
+  const fixed = 6 + others;
   const maxBatches = Math.floor((ARGO_OBJECT_LIMITS.nodes - fixed - perBucket * buckets) / perSplitBatch);
-  if (maxBatches < 1) throw new RangeError(`${buckets} tile batches of ${perBucket} nodes leave no room for the split within ${ARGO_OBJECT_LIMITS.nodes} nodes: use fewer tile batches`);
+  if (maxBatches < 1) {
+    ctx.problem(pattern.split.spec.at, `${buckets} tile batches of ${perBucket} nodes leave no room for step '${pattern.split.id}' within the ${ARGO_OBJECT_LIMITS.nodes.toLocaleString("en-US")} nodes one Workflow object holds: use fewer tile batches (at most ${Math.floor((ARGO_OBJECT_LIMITS.nodes - fixed - perSplitBatch) / perBucket)})`);
+    return undefined;
+  }
 
   const tasks: ArgoTask[] = [];
   const emitted = new Set<string>();
