@@ -9,19 +9,22 @@
  * number of tiles grows (16, 64, 160) while each tile holds the same 1.25 M points.
  *
  * Each size in turn: scripts/synthetic_forest.py writes the LAS files one file at a time (its peak
- * memory is one 200 m file's points per worker, whatever N), then the run is measured (wall, CPU,
+ * memory is one 200 m file's points per worker, whatever N) into one directory, where each size's
+ * grid holds the smaller one's (the same origin; a file depends on the seed and its own origin
+ * only, and the generator leaves files that are already there and up to date alone), so the series
+ * generates 250 files, not 375; then the run is measured (wall, CPU,
  * peak RSS of the process tree and of its largest process, see measure.ts; the free disk space is
  * watched for the run's own peak use), its GeoTIFFs are checked (five features, the expected
  * extent, every cell has points, point_density x cell area sums to N; gdalinfo says LAYOUT=COG when
- * GDAL is installed), and the LAS files, the outputs and the run's private cache (`--cache-dir`
- * under the same directory: its `--no-cache` scratch lives beside it) are deleted before the next
- * size, so the disk holds one size at a time (about 7 GB of LAS and as much again of intermediates
- * at 200 M).
+ * GDAL is installed), and the outputs and the run's private cache (`--cache-dir` under the size's
+ * directory: its `--no-cache` scratch lives beside it) are deleted before the next size, so the disk
+ * holds one size's data at a time (about 7 GB of LAS and as much again of intermediates at 200 M);
+ * the LAS files go at the end (unless --keep).
  *
  * Checks: wall seconds per million points of each size within 15 % of the 20 M one, and the largest
  * process's peak RSS within 25 % of the 20 M one (see FLAT_TOLERANCE for why 25 %).
  * Options: --quick (2 M, 8 M, 20 M points: the same areas and tiles at 2 points per m², to try the
- * bench itself), --keep (keep each size's data and outputs; needs the disk for all three),
+ * bench itself), --keep (keep each size's outputs and the LAS files),
  * --strict (exit 1 when a check misses, not only when a command fails or a raster is wrong).
  */
 import { spawnSync } from "child_process";
@@ -34,6 +37,8 @@ const NAAW = path.join(ROOT, "bin", "naaw.js");
 const WORKFLOW = path.join(ROOT, "workflows", "lidar.yaml");
 const GENERATOR = path.join(ROOT, "scripts", "synthetic_forest.py");
 const DATA = path.join(ROOT, "bench", ".data", "scale");
+/** The LAS files, shared by the sizes (see above); files left by an interrupted run are checked and reused. */
+const LAS = path.join(DATA, "las");
 const FEATURES = ["perc_95_normalized_height", "max_normalized_height", "mean_normalized_height", "pulse_penetration_ratio", "point_density"];
 const ORIGIN = [120000, 480000] as const; // the generator's default south-west corner
 const FILE_SIZE = 200; // m, one LAS file
@@ -151,9 +156,10 @@ async function checkRasters(out: string, s: Size, points: number): Promise<strin
 
 async function runSize(s: Size, keep: boolean): Promise<Result> {
   const dir = path.join(DATA, s.label.replace(" ", ""));
-  const las = path.join(dir, "las");
+  const las = LAS;
   const out = path.join(dir, "out");
   const cache = path.join(dir, "cache"); // the run's --no-cache scratch goes beside it, in dir
+  fs.mkdirSync(dir, { recursive: true });
   fs.mkdirSync(las, { recursive: true });
   const expected = s.files[0] * s.files[1] * FILE_SIZE * FILE_SIZE * s.density;
   const free = freeBytes(dir);
@@ -313,8 +319,11 @@ async function main(argv: string[]): Promise<number> {
   const keep = argv.includes("--keep");
   await checkCli();
   fs.mkdirSync(DATA, { recursive: true });
-  // Data of an interrupted earlier run would double the disk needed: start clean.
-  for (const entry of fs.readdirSync(DATA)) fs.rmSync(path.join(DATA, entry), { recursive: true, force: true });
+  // Outputs and caches of an interrupted earlier run would add to the disk needed: start clean (its
+  // LAS files are checked by the generator and reused).
+  for (const entry of fs.readdirSync(DATA)) {
+    if (path.join(DATA, entry) !== LAS) fs.rmSync(path.join(DATA, entry), { recursive: true, force: true });
+  }
   const stop = (): void => {
     if (!keep) fs.rmSync(DATA, { recursive: true, force: true });
     process.exit(130);
