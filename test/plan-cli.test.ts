@@ -60,6 +60,11 @@ describe("naaw plan (CLI)", function () {
     assert.match(aws.stdout, /^Chosen: \d+ × \S+ \((spot|on demand)\), \d+ m tiles/m);
     assert.match(aws.stdout, /^INSTANCE +vCPUs +Mem\(GiB\) +SPOT +NODES +TILE\(m\) +HOURS +COST\(USD\) +CHOSEN$/m);
     for (const name of ["Workflow nodes", "System nodes", "EKS control plane", "NAT gateway", "NAT data", "S3 storage during the run", "S3 PUT", "S3 GET", "EBS gp3", "Data transfer out", "Total per run", "Total per month of storage"]) assert.ok(aws.stdout.includes(name), name);
+    // The batched run: pods of tile batches, their count, and a Workflow object that holds them.
+    assert.match(aws.stdout, /^Chosen: .*, tile batch pods of [\d.]+ GiB and [\d.]+ CPU: /m);
+    assert.match(aws.stdout, /^time: .*split [\d.]+ (min|h) \(140 pods\), tiles [\d.]+ (min|h) \(\d+ batches of up to \d+ tiles\)/m);
+    assert.match(aws.stdout, /^note: the batched run holds [\d,]+ nodes in one Workflow object \(at most 3,000\): 140 split pods of up to 10 input files, \d+ tile batch pods/m);
+    assert.doesNotMatch(aws.stdout, /child workflows|etcd/i);
 
     const openstack = naaw(["--stack", "openstack-lidar", "--json"]);
     assert.equal(openstack.status, 0, openstack.stderr);

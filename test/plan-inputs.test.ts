@@ -123,6 +123,13 @@ describe("plan: the committed review rendering of a stack's plan", () => {
       const json = JSON.parse(first.json);
       assert.equal(json.data.points, 700e9);
       assert.equal(json.request.objective, "cost");
+      // What the batched rendering will hold for this plan: one tile batch per pod at once, 7 + S + 9·K nodes.
+      const b = json.batches;
+      assert.equal(b.splitBatches, Math.ceil(json.data.files / 10));
+      assert.equal(b.tileBatches, Math.min(json.parallelism, 250, json.tiles));
+      assert.equal(b.workflowNodes, 7 + b.splitBatches + 9 * b.tileBatches);
+      assert.equal(b.childWorkflows, 0);
+      assert.ok(json.podMemoryGiB > 0 && json.podCpu > 1, "a tile batch pod asks for all its containers at once");
     } finally {
       process.chdir(previous);
     }

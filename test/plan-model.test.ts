@@ -4,12 +4,17 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { readCalibration } from "../src/plan/calibration";
 import { ceilCents } from "../src/plan/choose";
-import { CostLine, Estimate } from "../src/plan/model";
+import { CostLine, estimate, Estimate, ModelContext } from "../src/plan/model";
+import { JOIN_MEMORY_MIB, JOIN_MILLICORES, stepMemoryBytes, stepMillicores } from "../src/plan/pods";
 import { Plan, planJson, planRun } from "../src/plan/plan";
 import { loadAwsPrices } from "../src/plan/prices/catalog";
 import { OpenStackFlavor, PlanInputError } from "../src/plan/request";
 import { buildRequest, PlanSettings } from "../src/plan/settings";
 import { parseStatedVolume } from "../src/plan/volume";
+import { applyPolicy, budgetPolicy, NO_CLUSTER_FACTS } from "../src/schedule";
+import { measuredMillicores } from "../src/schedule/budget";
+import { ARGO_OBJECT_LIMITS, batchingForParallelism, MAX_TILE_BATCHES, planBatches, renderArgo } from "../src/workflow/argo";
+import { demoGraph } from "./helpers/demo";
 
 const ROOT = path.resolve(__dirname, "..");
 const calibration = readCalibration(path.join(ROOT, "workflows", "lidar.calibration.json"));
@@ -130,24 +135,110 @@ describe("plan: the model's properties", () => {
 });
 
 describe("plan: the timeline of a candidate", () => {
-  it("adds up: waves over slots, Argo's pod rate as a floor, memory-bound slots, spot overhead as configured", () => {
+  it("adds up: one wave of at most MAX_TILE_BATCHES tile batches over the slots, slots by the pods' summed requests, spot overhead as configured", () => {
     for (const data of VOLUMES) {
       for (const overhead of [0, 0.05, 0.3]) {
         const p = plan(data, { assumptions: { spotInterruptionOverhead: overhead, argoPodsPerSecond: 2 } });
         for (const e of p.candidates) {
           const t = e.timeline;
+          const b = e.batches;
           assert.ok(Math.abs(e.makespanHours - (t.clusterCreate + t.nodeStart + t.split + t.tiles + t.merge) / 3600) < 1e-9);
-          assert.equal(e.waves, Math.ceil(e.tileCounts.tiles / e.parallelism));
           assert.equal(e.parallelism, e.slotsPerNode * e.candidate.nodes);
-          const tileSteps = calibration.steps.filter((s) => s.phase === "tile").length;
-          const factor = e.candidate.spot ? 1 + overhead : 1;
-          assert.ok(t.tiles >= ((e.tileCounts.tiles * tileSteps) / 2) * factor - 1e-6, "no faster than Argo creates pods");
+          // The sizes the rendering uses for this plan's parallelism (what `pulumi up` deploys).
+          assert.deepEqual(b, planBatches({ inputs: p.request.volume.files, tiles: e.tileCounts.tiles, parallelism: batchingForParallelism(e.parallelism).tileBatches }));
+          assert.ok(b.tileBatches <= e.parallelism && b.tileBatches <= MAX_TILE_BATCHES && b.tileBatches * b.tilesPerBatch >= e.tileCounts.tiles);
+          assert.equal(b.splitBatches, Math.ceil(p.request.volume.files / 10));
+          assert.ok(t.tiles >= (b.tileBatches / 2) * (e.candidate.spot ? 1 + overhead : 1) - 1e-6, "no faster than Argo creates the batch pods");
           const m = e.candidate.machine;
-          assert.ok(e.slotsPerNode <= m.vcpus - 0.25 && e.slotsPerNode * e.podMemoryGiB <= m.memoryGiB * 0.95 - 1 + 1e-9, `${m.name}: ${e.slotsPerNode} slots of ${e.podMemoryGiB} GiB`);
-          assert.ok(e.nodeHours * 3600 >= e.candidate.nodes * (t.nodeStart + t.tiles) - 1e-6, "every node is billed from launch through the tiles");
+          assert.ok(e.slotsPerNode * e.podCpu <= m.vcpus - 0.25 + 1e-9, `${m.name}: ${e.slotsPerNode} pods of ${e.podCpu} CPU`);
+          assert.ok(e.slotsPerNode * e.podMemoryGiB <= m.memoryGiB * 0.95 - 1 + 1e-9, `${m.name}: ${e.slotsPerNode} pods of ${e.podMemoryGiB} GiB`);
+          assert.ok(e.nodeHours * 3600 >= e.candidate.nodes * t.nodeStart + Math.min(e.candidate.nodes, Math.ceil(b.tileBatches / e.slotsPerNode)) * t.tiles - 1e-6, "every node is billed from launch, and those with a batch through the tiles");
         }
       }
     }
+  });
+});
+
+describe("plan: the batched run (split pods over input files, one containerSet pod per tile batch)", () => {
+  const context = (data: string, tileSizes = [500]): ModelContext => {
+    const p = plan(data, { tileSizes });
+    return { request: p.request, calibration, regional: aws.regional.get("eu-west-1"), systemMachine: { name: "m7i.large", vcpus: 2, memoryGiB: 8, price: 0.11235 } };
+  };
+  const c7i = { name: "c7i.4xlarge", vcpus: 16, memoryGiB: 32, price: 0.76608, spotPrice: 0.3481 };
+  const at = (data: string, nodes: number) => estimate({ machine: c7i, nodes, spot: false, tileSize: 500 }, context(data))!;
+  const tileSteps = calibration.steps.filter((s) => s.phase === "tile");
+
+  it("a tile batch pod asks for the sum of its containers (they run at once): the join's, and each step's cores and memory at the largest tile", () => {
+    for (const tileSize of [250, 500, 1000, 2000]) {
+      const e = estimate({ machine: c7i, nodes: 1, spot: false, tileSize }, context(AHN3, [tileSize]));
+      const maxPoints = 10 * tileSize * tileSize;
+      const memoryMiB = JOIN_MEMORY_MIB + tileSteps.reduce((n, s) => n + Math.ceil((stepMemoryBytes(s, calibration.runtimeBaselineMiB, maxPoints) * 1.25) / 2 ** 20), 0);
+      const largest = Math.max(...tileSteps.map((s) => stepMemoryBytes(s, calibration.runtimeBaselineMiB, maxPoints) * 1.25)) / 2 ** 20;
+      if (!e) {
+        assert.ok(memoryMiB / 1024 > 32 * 0.95 - 1, `${tileSize} m: a ${memoryMiB} MiB pod would fit`);
+        continue;
+      }
+      assert.equal(e.podMemoryGiB, Math.ceil((memoryMiB / 1024) * 4) / 4, `${tileSize} m tiles`);
+      assert.ok(e.podMemoryGiB * 1024 > 2 * largest, "the sum, well above the largest step alone");
+      assert.equal(e.podCpu, (JOIN_MILLICORES + tileSteps.reduce((n, s) => n + stepMillicores(s), 0)) / 1000);
+      assert.equal(e.slotsPerNode, Math.min(Math.floor(15.75 / e.podCpu), Math.floor((32 * 0.95 - 1) / e.podMemoryGiB)));
+    }
+  });
+
+  it("prices what the budget policy requests: the batched rendering's containerSet sums to the planner's pod, and it sizes a step's cores by the same rule", function () {
+    this.timeout(60_000);
+    for (const step of calibration.steps) assert.equal(stepMillicores(step), measuredMillicores(step), step.step);
+    const p = plan(AHN3, { objective: "cost" });
+    const e = p.chosen!;
+    const rendering = renderArgo(demoGraph(), { batching: batchingForParallelism(e.parallelism) });
+    assert.deepEqual(rendering.problems, []);
+    const sized = applyPolicy(budgetPolicy, rendering.document, { plan: p, cluster: NO_CLUSTER_FACTS });
+    const containers = sized.spec.templates.find((t) => t.containerSet)!.containerSet!.containers;
+    assert.equal(containers.length, 1 + tileSteps.length);
+    const quantity = (q: string | undefined, unit: string) => Number(q!.replace(unit, ""));
+    const millicores = containers.reduce((n, c) => n + quantity(c.resources!.requests!.cpu, "m"), 0);
+    const memoryMiB = containers.reduce((n, c) => n + quantity(c.resources!.requests!.memory, "Mi"), 0);
+    assert.equal(millicores, e.podCpu * 1000);
+    assert.ok(memoryMiB <= e.podMemoryGiB * 1024 && memoryMiB > e.podMemoryGiB * 1024 - 256, `${memoryMiB} MiB requested, ${e.podMemoryGiB} GiB priced`);
+  });
+
+  it("runs a batch's tiles pipelined: at fixed K, twice the tiles take about twice the tile phase; twice the batches, about half", () => {
+    const base = at("3e10points", 8);
+    const twice = at("6e10points", 8);
+    assert.equal(twice.batches.tileBatches, base.batches.tileBatches, "the same K");
+    assert.equal(twice.batches.tilesPerBatch, 2 * base.batches.tilesPerBatch);
+    const ratio = twice.timeline.tiles / base.timeline.tiles;
+    assert.ok(ratio > 1.95 && ratio <= 2, `tile phase ×${ratio.toFixed(3)}`);
+    const wider = at("3e10points", 16);
+    assert.equal(wider.batches.tileBatches, 2 * base.batches.tileBatches);
+    const half = wider.timeline.tiles / base.timeline.tiles;
+    assert.ok(half > 0.5 && half < 0.52, `tile phase ×${half.toFixed(3)} with twice the batches`);
+    // A batch of one tile runs its steps one after the other: the pipeline only pays off over many tiles.
+    const perTile = tileSteps.map((s) => (s.cpuSecondsPerMillionPoints * base.tileCounts.meanPoints) / 1e6);
+    const pipelined = (base.batches.tilesPerBatch - 1) * Math.max(...perTile) + perTile.reduce((n, x) => n + x, 0);
+    assert.ok(base.timeline.tiles > pipelined && base.timeline.tiles < base.batches.tilesPerBatch * perTile.reduce((n, x) => n + x, 0), "between the slowest step's pace and running the steps in turn");
+  });
+
+  it("runs the split as ceil(files / 10) pods, at most parallelism at once: more nodes than split pods do not speed it up", () => {
+    const files = parseStatedVolume(AHN3).files;
+    const few = at(AHN3, 4);
+    const many = at(AHN3, 64);
+    assert.equal(few.batches.splitBatches, Math.ceil(files / 10));
+    assert.ok(many.parallelism >= many.batches.splitBatches);
+    assert.ok(few.timeline.split > 5 * many.timeline.split, "a few nodes run the split pods in waves");
+    assert.equal(at(AHN3, 128).timeline.split, many.timeline.split, "one wave: no faster with more nodes");
+  });
+
+  it("keeps only the pieces (the points once) and each tile's rasters in S3, not every step's intermediates", () => {
+    const e = at(AHN3, 8);
+    const split = calibration.steps.find((s) => s.phase === "split")!;
+    const last = tileSteps[tileSteps.length - 1]!;
+    const points = parseStatedVolume(AHN3).points;
+    const month = e.lines.find((l) => l.period === "month" && /intermediates/.test(l.name))!;
+    assert.ok(Math.abs(month.quantity - (points * (split.outputBytesPerMillionPoints + last.outputBytesPerMillionPoints)) / 1e6 / 1e9) < 1e-6);
+    assert.ok(Math.abs(split.outputBytesPerMillionPoints / 1e6 - 37) < 0.1, "37 bytes a point");
+    const everyStep = (points * tileSteps.reduce((n, s) => n + s.outputBytesPerMillionPoints, 0)) / 1e6 / 1e9;
+    assert.ok(month.quantity < everyStep, `${month.quantity} GB kept, ${everyStep} GB if every step's outputs went through S3`);
   });
 });
 
@@ -162,7 +253,13 @@ describe("plan: AHN3 (700 billion points)", () => {
     assert.ok(internet.notes.some((n) => /staging it in S3/.test(n)));
     const s3 = plan(AHN3, { objective: "cost", inputLocation: "s3", instanceTypes: undefined });
     assert.ok(s3.chosen!.totalCost! < e.totalCost! - 700, "S3 input avoids the NAT data line");
-    assert.ok(internet.notes.some((n) => /child workflows/.test(n)), "a Workflow object cannot hold every tile");
+    // The batched run fits one Workflow object: 7 + S + 9·K nodes, and the note says so.
+    const b = s3.chosen!.batches;
+    assert.equal(b.childWorkflows, 0);
+    assert.equal(b.nodes, 7 + b.splitBatches + 9 * b.tileBatches);
+    assert.ok(b.nodes <= ARGO_OBJECT_LIMITS.nodes);
+    assert.ok(s3.notes.some((n) => n.includes(`holds ${b.nodes.toLocaleString("en-US")} nodes in one Workflow object`) && n.includes(`${b.tileBatches} tile batch pods`)), s3.notes.join("\n"));
+    assert.ok(!s3.notes.some((n) => /child workflows|etcd/i.test(n)), "no child workflows: the batches fit");
   });
 
   it("on OpenStack with priced flavors: only compute, in the stack's currency; without prices sized for the deadline", () => {

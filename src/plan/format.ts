@@ -45,7 +45,7 @@ function summaryLine(e: Estimate, currency: string): string {
   const c = e.candidate;
   const market = c.machine.spotPrice === undefined && c.machine.price === undefined ? "" : c.spot ? " (spot)" : " (on demand)";
   const cost = e.totalCost === undefined ? "cost not priced" : `${money(e.totalCost)} ${currency}${e.storageMonthCost !== undefined ? ` (+ ${money(e.storageMonthCost)} ${currency} a month to keep intermediates and outputs in S3)` : ""}`;
-  return `${c.nodes} × ${c.machine.name}${market}, ${c.tileSize} m tiles (${e.tileCounts.tiles}), parallelism ${e.parallelism}, ${e.podMemoryGiB} GiB per pod: ${e.makespanHours.toFixed(2)} h, ${cost}`;
+  return `${c.nodes} × ${c.machine.name}${market}, ${c.tileSize} m tiles (${e.tileCounts.tiles}), parallelism ${e.parallelism}, tile batch pods of ${e.podMemoryGiB} GiB and ${e.podCpu} CPU: ${e.makespanHours.toFixed(2)} h, ${cost}`;
 }
 
 /** The terminal answer: what was asked, the chosen plan, the candidates and the bill. */
@@ -95,7 +95,7 @@ export function formatPlan(plan: Plan, options: { readonly rows?: number; readon
     out.push(table(["NAME", "QUANTITY", "UNIT", "PRICE", "COST"], body, [false, true, false, true, true]).trimEnd());
     const t = e.timeline;
     out.push("");
-    out.push(`time: cluster ${duration(t.clusterCreate)}, nodes ${duration(t.nodeStart)}, split ${duration(t.split)}, tiles ${duration(t.tiles)} (${e.waves} wave${e.waves === 1 ? "" : "s"}), merge ${duration(t.merge)}`);
+    out.push(`time: cluster ${duration(t.clusterCreate)}, nodes ${duration(t.nodeStart)}, split ${duration(t.split)} (${e.batches.splitBatches} pod${e.batches.splitBatches === 1 ? "" : "s"}), tiles ${duration(t.tiles)} (${e.batches.tileBatches} batch${e.batches.tileBatches === 1 ? "" : "es"} of up to ${e.batches.tilesPerBatch} tile${e.batches.tilesPerBatch === 1 ? "" : "s"}), merge ${duration(t.merge)}`);
     out.push(`cluster settings: workflow param tile_size=${e.candidate.tileSize}, Argo parallelism ${e.parallelism}, Karpenter limits.cpu ${e.candidate.nodes * e.candidate.machine.vcpus}`);
   }
   for (const note of plan.notes) out.push(`note: ${note}`);

@@ -1,11 +1,15 @@
+import { BatchPlan, batchingForParallelism, planBatches } from "../workflow/argo/batching";
+import { CHAIN_WINDOW } from "../workflow/argo/batched/layout";
 import type { Calibration, StepCalibration } from "./calibration";
+import { podsPerNode, PodSize, splitPod, tileBatchPod } from "./pods";
 import type { RegionalPrices } from "./prices/catalog";
-import type { MachineType, ModelAssumptions, PlanRequest } from "./request";
+import { MachineType, PlanInputError, PlanRequest } from "./request";
 import { TileCounts, tileCountsFor } from "./volume";
+
+export { stepMemoryBytes } from "./pods";
 
 const GB = 1e9;
 const HOURS_PER_MONTH = 730;
-const GiB = 2 ** 30;
 
 /** One cluster to price: a machine type, how many, on spot or on demand, and the tile size. */
 export interface Candidate {
@@ -42,12 +46,20 @@ export interface Timeline {
 export interface Estimate {
   readonly candidate: Candidate;
   readonly tileCounts: TileCounts;
-  /** Tile pods a node runs at once. */
+  /** Tile batch pods a node runs at once. */
   readonly slotsPerNode: number;
-  /** Tile pods the cluster runs at once (Argo's `parallelism`). */
+  /** Pods the cluster runs at once (Argo's `parallelism`); the rendering makes one tile batch per such pod, up to MAX_TILE_BATCHES. */
   readonly parallelism: number;
+  /** A tile batch pod's memory request: the sum of its containers' (they run at once). */
   readonly podMemoryGiB: number;
-  readonly waves: number;
+  /** A tile batch pod's CPU request in cores: the sum of its containers'. */
+  readonly podCpu: number;
+  /** Split pods a node runs at once. */
+  readonly splitSlotsPerNode: number;
+  /** The batched run's sizes: split batches, tile batches, tiles per batch, the Workflow object's nodes. */
+  readonly batches: BatchPlan;
+  /** Bytes on a tile batch pod's volume at its fullest: its tiles' pieces, the tiles in flight, its rasters. */
+  readonly podScratchBytes: number;
   readonly timeline: Timeline;
   readonly makespanHours: number;
   readonly nodeHours: number;
@@ -67,71 +79,86 @@ export interface ModelContext {
   readonly systemMachine?: MachineType;
 }
 
-/** A step's memory at `points` points: the runtime's baseline plus the measured growth, scaled. */
-export function stepMemoryBytes(step: StepCalibration, baselineMiB: number, points: number): number {
-  const peak = step.peakMemoryMiB * 2 ** 20;
-  const base = Math.min(peak, baselineMiB * 2 ** 20);
-  return base + (peak - base) * (points / Math.max(1, step.pointsAtPeak));
-}
-
-/** Tile pods per node: whole vCPUs (one per pod: the steps are single-threaded) and memory, after what the node keeps. */
-export function slotsPerNode(machine: MachineType, podMemoryGiB: number, a: ModelAssumptions): number {
-  const cpuSlots = Math.floor(machine.vcpus - a.reservedCpuPerNode);
-  const memory = machine.memoryGiB - a.reservedMemoryGiB - a.reservedMemoryFraction * machine.memoryGiB;
-  return Math.max(0, Math.min(cpuSlots, Math.floor(memory / podMemoryGiB)));
-}
-
 function line(key: CostKey, name: string, quantity: number, unit: string, unitPrice: number | undefined, period: "run" | "month" = "run"): CostLine {
   return { key, name, quantity, unit, unitPrice, cost: unitPrice === undefined ? undefined : quantity * unitPrice, period };
 }
 
+/** The batch sizes the rendering uses for this many pods at once (src/workflow/argo/batching.ts); input it cannot fit is the user's to change. */
+function batchesFor(files: number, tiles: number, parallelism: number): BatchPlan {
+  const { inputsPerSplit, tileBatches } = batchingForParallelism(parallelism);
+  try {
+    return planBatches({ inputs: files, tiles, parallelism: tileBatches, inputsPerSplit });
+  } catch (e) {
+    if (e instanceof RangeError) throw new PlanInputError(`${files} input files: ${e.message}; merge the input files into fewer, larger ones`);
+    throw e;
+  }
+}
+
 /**
- * Prices one candidate. The split runs one pod per input file, the tiles one chain of pods per tile
- * (its steps in order) over the cluster's slots in waves, the merge one pod at the end; every pod
- * starts a runtime, moves its artifacts through S3, and the Argo controller creates pods at a
- * bounded rate. Undefined when a tile does not fit on the machine.
+ * Prices one candidate as the batched rendering runs it (docs/argo-scale.md):
+ * - split: ceil(files / 10) pods, each reading its 10 files and writing their points to S3 as pieces
+ *   keyed by tile, at most `parallelism` pods at once (Argo's limit counts every pod of the run);
+ * - tiles: K tile batch pods (K ≤ parallelism, so one wave), each downloading its tiles' pieces,
+ *   running the join and the tile steps at once, pipelined tile by tile (docs/pod-chain.md: nothing
+ *   goes through S3 in between), and uploading its rasters;
+ * - merge: one pod at the end.
+ * Undefined when a pod does not fit on the machine.
  */
 export function estimate(candidate: Candidate, context: ModelContext): Estimate | undefined {
   const { request, calibration: cal, regional } = context;
   const a = request.assumptions;
   const { machine, nodes, spot, tileSize } = candidate;
   const counts = tileCountsFor(request.volume, tileSize);
-  const points = request.volume.points;
+  const { points, files } = request.volume;
   const steps = (phase: StepCalibration["phase"]) => cal.steps.filter((s) => s.phase === phase);
   const tileSteps = steps("tile");
 
-  const podMemoryBytes = Math.max(...tileSteps.map((s) => stepMemoryBytes(s, cal.runtimeBaselineMiB, counts.maxPoints)), ...steps("split").map((s) => s.peakMemoryMiB * 2 ** 20)) * a.memoryHeadroom;
-  const podMemoryGiB = Math.ceil((podMemoryBytes / GiB) * 4) / 4;
-  const slots = slotsPerNode(machine, podMemoryGiB, a);
-  if (slots === 0) return undefined;
+  const batchPod: PodSize = tileBatchPod(cal, counts.maxPoints, a.memoryHeadroom);
+  const slots = podsPerNode(machine, batchPod, a);
+  const splitSlots = podsPerNode(machine, splitPod(cal, a.memoryHeadroom), a);
+  if (slots === 0 || splitSlots === 0) return undefined;
   const parallelism = slots * nodes;
+  const batches = batchesFor(files, counts.tiles, parallelism);
 
   const transfer = (bytes: number) => bytes / (a.s3MBPerSecondPerPod * 1e6);
   const cpu = (step: StepCalibration, pts: number) => (step.cpuSecondsPerMillionPoints * pts) / 1e6 / a.cpuSpeedFactor;
+  // Once per pod: scheduling and start, and the runtime's start (a pod's containers start together).
   const podOverhead = a.podStartSeconds + cal.runtimeStartCpuSeconds / a.cpuSpeedFactor;
-  const artifactBytes = (step: StepCalibration, pts: number) => (step.outputBytesPerMillionPoints * pts) / 1e6;
+  const bytesPerPoint = (list: readonly StepCalibration[]) => list.reduce((n, s) => n + s.outputBytesPerMillionPoints, 0) / 1e6;
+  // The pieces are the split's tiles cut by input file: the points once, at the split's bytes a point.
+  const pieceBytesPerPoint = bytesPerPoint(steps("split"));
+  // What leaves a batch pod: the last tile step's outputs (the rasters merge reads).
+  const rasterBytesPerPoint = bytesPerPoint(tileSteps.slice(-1));
 
-  // Split: parallel over input files, each read whole and written as tiles.
-  const filePoints = points / request.volume.files;
-  const fileBytes = request.volume.bytes / request.volume.files;
-  const splitPerFile = steps("split").reduce((t, s) => t + podOverhead + cpu(s, filePoints) + transfer(fileBytes + artifactBytes(s, filePoints)), 0);
-  const splitNodes = Math.min(nodes, Math.ceil(request.volume.files / slots));
-  const split = Math.ceil(request.volume.files / parallelism) * splitPerFile;
+  // Split: list and plan the input batches (two small pods), then S pods of up to 10 files each.
+  const perSplit = Math.min(files, batches.inputsPerSplit);
+  const splitPoints = (points / files) * perSplit;
+  const splitPodSeconds = steps("split").reduce((t, s) => t + cpu(s, splitPoints), podOverhead + transfer((request.volume.bytes / files) * perSplit + splitPoints * pieceBytesPerPoint));
+  const splitAtOnce = Math.min(batches.splitBatches, parallelism, nodes * splitSlots);
+  const splitNodes = Math.min(nodes, Math.ceil(splitAtOnce / splitSlots));
+  const split = 2 * podOverhead + Math.max(Math.ceil(batches.splitBatches / splitAtOnce) * splitPodSeconds, batches.splitBatches / a.argoPodsPerSecond);
 
-  // Tiles: a chain of pods per tile; each reads its inputs and writes its outputs through S3.
-  const chain = tileSteps.reduce((t, s) => t + podOverhead + cpu(s, counts.meanPoints) + transfer(2 * artifactBytes(s, counts.meanPoints)), 0);
-  const waves = Math.ceil(counts.tiles / parallelism);
-  const podRateBound = (counts.tiles * tileSteps.length) / a.argoPodsPerSecond;
-  const tiles = Math.max(waves * chain, podRateBound) * (spot ? 1 + a.spotInterruptionOverhead : 1);
+  // Tiles: the buckets pod, then K batches at once. A batch's steps run pipelined over its n tiles:
+  // the first tile passes every step, then one tile leaves per slowest step's time. The join
+  // streams the downloaded pieces into one file per tile and is not calibrated: its time is not counted.
+  const n = batches.tilesPerBatch;
+  const perTile = tileSteps.map((s) => cpu(s, counts.meanPoints));
+  const pipeline = perTile.reduce((t, x) => t + x, 0) + (n - 1) * Math.max(0, ...perTile);
+  const batchSeconds = podOverhead + transfer(n * counts.meanPoints * pieceBytesPerPoint) + pipeline + transfer(n * counts.meanPoints * rasterBytesPerPoint);
+  const tileWaves = Math.ceil(batches.tileBatches / parallelism);
+  const tiles = podOverhead + Math.max(tileWaves * batchSeconds, batches.tileBatches / a.argoPodsPerSecond) * (spot ? 1 + a.spotInterruptionOverhead : 1);
+  const tileNodes = Math.min(nodes, Math.ceil(batches.tileBatches / slots));
+  // Argo puts a batch's pieces on the pod's volume before the containers start; the chain keeps CHAIN_WINDOW tiles' intermediates.
+  const podScratchBytes = n * counts.meanPoints * (pieceBytesPerPoint + rasterBytesPerPoint) + Math.min(n, CHAIN_WINDOW) * counts.maxPoints * bytesPerPoint(tileSteps);
 
-  const merge = steps("merge").reduce((t, s) => t + podOverhead + cpu(s, points) + transfer(artifactBytes(s, points)), 0);
+  const merge = steps("merge").reduce((t, s) => t + podOverhead + cpu(s, points) + transfer(bytesPerPoint([s]) * points), 0);
   const nodeStart = a.nodeBootSeconds + a.imagePullSeconds;
   const timeline: Timeline = { clusterCreate: a.clusterCreateHours * 3600, nodeStart, split, tiles, merge };
   const runSeconds = nodeStart + split + tiles + merge;
   const makespanHours = a.clusterCreateHours + runSeconds / 3600;
 
-  // Nodes are billed from launch until Karpenter removes them empty; the merge keeps one.
-  const nodeSeconds = nodes * (nodeStart + a.emptyNodeSeconds) + splitNodes * split + nodes * tiles + merge;
+  // Nodes are billed from launch until Karpenter removes them empty: in each phase those with pods; the merge keeps one.
+  const nodeSeconds = nodes * (nodeStart + a.emptyNodeSeconds) + splitNodes * split + tileNodes * tiles + merge;
   const nodeHours = nodeSeconds / 3600;
   const price = spot ? machine.spotPrice : machine.price;
   const market = request.cloud === "aws" ? (spot ? ", spot" : ", on demand") : "";
@@ -147,24 +174,27 @@ export function estimate(candidate: Candidate, context: ModelContext): Estimate 
     const imageGB = (nodes + a.systemNodes) * a.imageGBPerNode;
     lines.push(line("nat", `NAT data (${request.inputLocation === "internet" ? "input from the internet + " : ""}image pulls)`, inputGB + imageGB, "GB", regional.natGatewayPerGB));
 
-    const intermediateBytes = [...steps("split"), ...tileSteps].reduce((n, s) => n + artifactBytes(s, points), 0);
-    const outputBytes = steps("merge").reduce((n, s) => n + artifactBytes(s, points), 0);
+    // In S3 between the phases: the pieces (the points once) and each tile's rasters; no step's intermediates.
+    const intermediateBytes = points * (pieceBytesPerPoint + rasterBytesPerPoint);
+    const outputBytes = points * bytesPerPoint(steps("merge"));
     const inputStored = request.inputLocation === "s3" ? request.volume.bytes : 0;
     // Everything is counted as stored for the whole run: an upper bound that S3's per-hour billing rounds toward.
-    lines.push(line("storage", `S3 storage during the run (${request.inputLocation === "s3" ? "input, " : ""}intermediates, outputs)`, ((inputStored + intermediateBytes + outputBytes) / GB) * (makespanHours / HOURS_PER_MONTH), "GB-months", regional.s3StoragePerGBMonth));
+    lines.push(line("storage", `S3 storage during the run (${request.inputLocation === "s3" ? "input, " : ""}pieces, tile rasters, outputs)`, ((inputStored + intermediateBytes + outputBytes) / GB) * (makespanHours / HOURS_PER_MONTH), "GB-months", regional.s3StoragePerGBMonth));
 
-    const perTile = (s: StepCalibration) => (s.phase === "tile" ? counts.tiles : 1);
-    const tilesPerSample = Math.max(1, cal.sample.tiles);
-    // Split writes per tile and merge reads per tile: scale the sample's counts by the tiles.
-    const puts = cal.steps.reduce((n, s) => n + (s.phase === "split" ? (s.outputFilesPerRun / tilesPerSample) * counts.tiles : s.outputFilesPerRun * perTile(s)), 0);
+    // Per tile: the split writes its pieces (the sample's files per tile) and the batch pods read them;
+    // the last tile step writes the tile's rasters and merge reads them; merge writes its outputs once.
+    const perSampleTile = (files: number) => (files / Math.max(1, cal.sample.tiles)) * counts.tiles;
+    const pieceFiles = steps("split").reduce((n, s) => n + perSampleTile(s.outputFilesPerRun), 0);
+    const rasterFiles = tileSteps.slice(-1).reduce((n, s) => n + s.outputFilesPerRun * counts.tiles, 0);
+    const puts = pieceFiles + rasterFiles + steps("merge").reduce((n, s) => n + s.outputFilesPerRun, 0);
     const inputGets = request.inputLocation === "s3" ? Math.ceil(request.volume.bytes / (a.inputReadChunkMiB * 2 ** 20)) : 0;
-    const gets = inputGets + cal.steps.reduce((n, s) => n + (s.phase === "merge" ? (s.inputFilesPerRun / tilesPerSample) * counts.tiles : s.inputFilesPerRun * perTile(s)), 0);
-    lines.push(line("requests", "S3 PUT requests (artifacts written)", puts / 1000, "1000 requests", regional.s3PutPer1000));
-    lines.push(line("requests", `S3 GET requests (artifacts read${inputGets > 0 ? ", input in ranges" : ""})`, gets / 1000, "1000 requests", regional.s3GetPer1000));
+    const gets = inputGets + pieceFiles + steps("merge").reduce((n, s) => n + perSampleTile(s.inputFilesPerRun), 0);
+    lines.push(line("requests", "S3 PUT requests (pieces, tile rasters, outputs)", puts / 1000, "1000 requests", regional.s3PutPer1000));
+    lines.push(line("requests", `S3 GET requests (pieces, tile rasters${inputGets > 0 ? ", input in ranges" : ""})`, gets / 1000, "1000 requests", regional.s3GetPer1000));
     lines.push(line("ebs", "EBS gp3 root volumes", ((nodeHours + a.systemNodes * makespanHours) * a.ebsGBPerNode) / HOURS_PER_MONTH, "GB-months", regional.ebsGp3PerGBMonth));
     lines.push(line("egress", "Data transfer out (results downloaded once)", a.downloadResults ? outputBytes / GB : 0, "GB", regional.egressPerGB));
     // Apart, because Argo's artifact GC can delete the intermediates when the run ends; the outputs are the point.
-    lines.push(line("storageMonth", "S3 storage of the intermediates, a month after the run", intermediateBytes / GB, "GB-months", regional.s3StoragePerGBMonth, "month"));
+    lines.push(line("storageMonth", "S3 storage of the intermediates (pieces, tile rasters), a month after the run", intermediateBytes / GB, "GB-months", regional.s3StoragePerGBMonth, "month"));
     lines.push(line("storageMonth", "S3 storage of the outputs, a month after the run", outputBytes / GB, "GB-months", regional.s3StoragePerGBMonth, "month"));
   }
 
@@ -176,8 +206,11 @@ export function estimate(candidate: Candidate, context: ModelContext): Estimate 
     tileCounts: counts,
     slotsPerNode: slots,
     parallelism,
-    podMemoryGiB,
-    waves,
+    podMemoryGiB: batchPod.memoryGiB,
+    podCpu: batchPod.millicores / 1000,
+    splitSlotsPerNode: splitSlots,
+    batches,
+    podScratchBytes,
     timeline,
     makespanHours,
     nodeHours,

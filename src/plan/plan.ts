@@ -1,5 +1,7 @@
 import type { Calibration } from "./calibration";
 import { bestPerMachine, choosePlan, priceCandidates } from "./choose";
+import { ARGO_OBJECT_LIMITS } from "../workflow/argo/scale";
+import { formatBytes } from "./format";
 import { costByKey, Estimate, ModelContext } from "./model";
 import type { AwsPrices, PriceProvenance } from "./prices/catalog";
 import { MachineType, OpenStackFlavor, PlanInputError, PlanRequest } from "./request";
@@ -21,9 +23,6 @@ export interface Plan {
   /** Things the reader should know (an unpriced budget, a workflow too large for one Argo object). */
   readonly notes: readonly string[];
 }
-
-/** Above this many tile pods one Workflow object outgrows etcd's ~1.5 MB: batch into child workflows. */
-const PODS_PER_WORKFLOW = 5000;
 
 /** The machine types of an AWS region (restricted to `instanceTypes` and to `architectures` when given), checked. */
 export function awsMachines(prices: AwsPrices, region: string, instanceTypes?: readonly string[], architectures?: readonly string[]): MachineType[] {
@@ -94,8 +93,7 @@ export function planRun(inputs: PlanInputs): Plan {
   const choice = choosePlan(candidates, request);
   const chosen = choice.feasible ? choice.chosen : undefined;
   if (chosen) {
-    const pods = chosen.tileCounts.tiles * calibration.steps.filter((s) => s.phase === "tile").length;
-    if (pods > PODS_PER_WORKFLOW) notes.push(`${pods} tile pods: more than one Workflow object holds in etcd (~${PODS_PER_WORKFLOW} nodes); run the tiles as child workflows in batches`);
+    notes.push(...batchNotes(chosen, request.assumptions.ebsGBPerNode));
     const intermediates = chosen.lines.find((l) => l.period === "month" && /intermediates/.test(l.name));
     if (intermediates?.cost !== undefined && chosen.totalCost !== undefined && intermediates.cost > chosen.totalCost) {
       notes.push(`keeping the intermediates a month (${intermediates.quantity.toFixed(0)} GB) costs ${intermediates.cost.toFixed(2)} ${request.currency}, more than the run: let Argo's artifact GC delete them when the workflow ends`);
@@ -123,6 +121,24 @@ export function planRun(inputs: PlanInputs): Plan {
     prices,
     notes,
   };
+}
+
+/** What the batched run holds in its Workflow object, and what a tile batch pod holds on its node's volume. */
+function batchNotes(e: Estimate, ebsGBPerNode: number): string[] {
+  const b = e.batches;
+  const limit = ARGO_OBJECT_LIMITS.nodes.toLocaleString("en-US");
+  const sizes = `${b.splitBatches} split pod${b.splitBatches === 1 ? "" : "s"} of up to ${b.inputsPerSplit} input files, ${b.tileBatches} tile batch pod${b.tileBatches === 1 ? "" : "s"} of up to ${b.tilesPerBatch} tile${b.tilesPerBatch === 1 ? "" : "s"}`;
+  const notes = [
+    b.childWorkflows === 0
+      ? `the batched run holds ${b.nodes.toLocaleString("en-US")} nodes in one Workflow object (at most ${limit}): ${sizes}`
+      : `the batched run needs ${b.childWorkflows} child Workflows of up to ${b.batchesPerChild} tile batches (${sizes}; ${b.nodes.toLocaleString("en-US")} nodes in the largest object, at most ${limit}), which the rendering does not make yet: merge the input files into fewer, larger ones`,
+  ];
+  if (b.tileBatches < e.parallelism && b.tileBatches < e.tileCounts.tiles) notes.push(`the cluster runs ${e.parallelism} pods at once but the rendering makes at most ${b.tileBatches} tile batches: the other slots serve only the split`);
+  const perNode = e.podScratchBytes * e.slotsPerNode;
+  if (perNode > ebsGBPerNode * 1e9) {
+    notes.push(`a tile batch pod holds its tiles' pieces, the tiles in flight and its rasters on its volume (${formatBytes(e.podScratchBytes)}), ${e.slotsPerNode} such pod${e.slotsPerNode === 1 ? "" : "s"} a node: more than the ${ebsGBPerNode} GB root volume priced (naaw:ebsGBPerNode); nodes need at least ${Math.ceil(perNode / 1e9 + 20)} GB of disk (or more nodes, which make more, smaller batches)`);
+  }
+  return notes;
 }
 
 const round = (value: number, digits = 4): number => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -158,6 +174,8 @@ export function planJson(plan: Plan): Record<string, unknown> {
     tileSize: e?.candidate.tileSize ?? null,
     tiles: e?.tileCounts.tiles ?? null,
     podMemoryGiB: e?.podMemoryGiB ?? null,
+    podCpu: e?.podCpu ?? null,
+    batches: e ? { splitBatches: e.batches.splitBatches, inputsPerSplit: e.batches.inputsPerSplit, tileBatches: e.batches.tileBatches, tilesPerBatch: e.batches.tilesPerBatch, childWorkflows: e.batches.childWorkflows, workflowNodes: e.batches.nodes } : null,
     cpuLimit: e ? e.candidate.nodes * e.candidate.machine.vcpus : null,
     makespanHours: e ? round(e.makespanHours) : null,
     timelineSeconds: e ? Object.fromEntries(Object.entries(e.timeline).map(([k, v]) => [k, round(v, 1)])) : null,
