@@ -5,6 +5,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { StepCache } from "../src/local/cache";
 import { ParamValueError, resolveParams } from "../src/local/params";
 import { LocalRunner, RunResult, StepFailure } from "../src/local/runner";
 import { StepValue } from "../src/local/values";
@@ -231,5 +232,85 @@ describe("naaw run: the embedded runner", function () {
     assert.throws(() => resolveParams(graph.params, ["nope=1"], "tiny.yaml"), /has no param 'nope' \(its params: files, factor, fail_first\)/);
     assert.throws(() => resolveParams(graph.params, [], "tiny.yaml"), /param 'files' of tiny.yaml has no default: give it with --set files=VALUE/);
     assert.throws(() => resolveParams(graph.params, ["files"], "tiny.yaml"), /--set files: expected NAME=VALUE/);
+  });
+});
+
+describe("naaw run: files passed on without a copy", function () {
+  this.timeout(120_000);
+  let scratch: { dir: string; cleanup: () => void };
+  let graph: WorkflowGraph;
+  let files: string[];
+
+  before(() => {
+    scratch = tempDir("naaw-run-pass-");
+    fs.mkdirSync(path.join(scratch.dir, "notebooks"));
+    writeNotebook(
+      path.join(scratch.dir, "notebooks"),
+      [
+        { tags: ["parameters"], source: 'src = "a.npy"\nfile = "a.npy"\n' },
+        { tags: ["imports"], source: "import numpy as np\n" },
+        { tags: ["component:make"], source: "made = np.load(src, allow_pickle=False) * 10\n" },
+        // Only reads its file: a read-only memory map of it, which the runner keeps as that file.
+        { tags: ["component:passon"], source: 'same: np.ndarray = np.load(file, mmap_mode="r", allow_pickle=False)\n' },
+        // Writes into its input in place, as notebook code may.
+        { tags: ["component:bump"], source: "same += 1\nbumped: np.ndarray = same\n" },
+        { tags: ["skip"], source: "print(made, bumped)\n" },
+      ],
+      "pass.ipynb",
+    );
+    fs.mkdirSync(path.join(scratch.dir, "workflows"));
+    const workflow = path.join(scratch.dir, "workflows", "pass.yaml");
+    const step = (id: string, uses: string, binding: string): string => `      - id: ${id}\n        uses: pass/${uses}\n        with:\n          ${binding}\n`;
+    fs.writeFileSync(
+      workflow,
+      "name: pass\nparams:\n  files:\n    type: list\nsteps:\n  - id: items\n    foreach: ${{ params.files }}\n    steps:\n" +
+        step("make", "make", "src: ${{ item }}") +
+        step("passon", "passon", "file: ${{ steps.make.outputs.made }}") +
+        step("bump", "bump", "same: ${{ steps.passon.outputs.same }}") +
+        step("outside", "passon", "file: ${{ item }}"),
+    );
+    files = writeArrays(scratch.dir, 2);
+    graph = graphOf(workflow);
+  });
+  after(() => scratch.cleanup());
+
+  const cacheRoot = (): string => path.join(scratch.dir, "cache");
+  const run = (): Promise<RunResult> =>
+    new LocalRunner(graph, { workers: 2, cacheDir: cacheRoot(), useCache: true, params: { files }, contextsDir: path.join(scratch.dir, "contexts") }).run();
+  const fileOf = (result: RunResult, step: string, output: string): string => (result.outputs.get(step)![output] as StepValue & { kind: "file" }).path;
+  const values = (file: string): number[] => {
+    const read = spawnSync(pythonExecutable(), ["-c", "import sys, json, numpy as np; print(json.dumps(np.load(sys.argv[1]).tolist()))", file], { env: pythonEnv(), encoding: "utf8" });
+    assert.equal(read.status, 0, read.stderr);
+    return JSON.parse(read.stdout) as number[];
+  };
+
+  it("keeps an input passed on unchanged as the earlier step's file; a later step writing into it in place changes nothing cached", async () => {
+    for (const attempt of ["first", "from the cache"]) {
+      const result = await run();
+      if (attempt !== "first") assert.ok(result.timings.every((t) => t.cached), "a second run runs nothing");
+      for (let i = 0; i < files.length; i++) {
+        const made = fileOf(result, `make#${i}`, "made");
+        assert.equal(fileOf(result, `passon#${i}`, "same"), made, "passon's output is make's file, not a copy");
+        const original = [1, 2, 3, 4].map((v) => v * (i + 1) * 10);
+        assert.deepEqual(values(made), original, `make's cached file is unchanged (${attempt} run)`);
+        assert.deepEqual(values(fileOf(result, `bump#${i}`, "bumped")), original.map((v) => v + 1));
+        // A file from outside the cache may change after the step: its entry holds a copy.
+        const outside = fileOf(result, `outside#${i}`, "same");
+        assert.ok(outside.startsWith(cacheRoot() + path.sep) && outside !== files[i], outside);
+        assert.deepEqual(values(outside), [1, 2, 3, 4].map((v) => v * (i + 1)));
+      }
+    }
+  });
+
+  it("finds an entry damaged when the file it passed on is gone, instead of handing out a missing file", async () => {
+    const result = await run();
+    const entryOf = (file: string): string => path.dirname(path.dirname(file)); // <entry>/outputs/<name>
+    const made = entryOf(fileOf(result, "make#0", "made"));
+    const manifests = spawnSync("grep", ["-l", '"step": "passon"', "-r", cacheRoot(), "--include=manifest.json"], { encoding: "utf8" }).stdout.trim().split("\n");
+    const passon = manifests.map((m) => path.dirname(m)).find((dir) => fs.readFileSync(path.join(dir, "manifest.json"), "utf8").includes(path.relative(cacheRoot(), made)))!;
+    fs.rmSync(made, { recursive: true });
+    const lookup = await new StepCache(cacheRoot()).lookup(path.basename(passon));
+    assert.equal(lookup.kind, "damaged");
+    assert.match((lookup as { problem: string }).problem, /passed on from another entry, is gone/);
   });
 });

@@ -4,6 +4,7 @@ import * as path from "path";
 import { describeFiles, EntryFiles, isEntryFiles, MANIFEST, verifyFiles } from "./entryFiles";
 import { LEFTOVER_NAMES, sweepDead } from "./leftovers";
 import { stringifyExactJson } from "../notebook/exactJson";
+import { SHARED_PATH } from "./values";
 
 /** Where `naaw run` keeps step results between runs. */
 export const DEFAULT_CACHE_DIR = path.join(".naaw", "cache");
@@ -59,6 +60,14 @@ function cachedPaths(stored: unknown): string[] {
   return typeof record.cached === "string" ? [record.cached] : [];
 }
 
+/** Every `shared` path an output value names: files of other entries, which must exist on a hit. */
+function sharedPaths(stored: unknown): string[] {
+  const record = stored as { list?: unknown[]; shared?: unknown } | null;
+  if (record === null || typeof record !== "object") return [];
+  if (Array.isArray(record.list)) return record.list.flatMap(sharedPaths);
+  return typeof record.shared === "string" ? [record.shared] : [];
+}
+
 function parseManifest(text: string): CacheManifest | string {
   let value: Partial<CacheManifest>;
   try {
@@ -71,7 +80,17 @@ function parseManifest(text: string): CacheManifest | string {
   const files = value.files;
   const unlisted = Object.values(value.outputs).flatMap(cachedPaths).find((p) => !(p in files));
   if (unlisted !== undefined) return `its manifest names ${unlisted}, which is not among its files`;
+  const foreign = Object.values(value.outputs).flatMap(sharedPaths).find((p) => !SHARED_PATH.test(p));
+  if (foreign !== undefined) return `its manifest names ${foreign}, which is no file of a cache entry`;
   return value as CacheManifest;
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -104,6 +123,10 @@ export class StepCache {
     if (typeof manifest === "string") return { kind: "damaged", problem: manifest };
     const check = await verifyFiles(dir, manifest.files, signal);
     if (!check.ok) return { kind: "damaged", problem: check.problem };
+    // A shared file is another entry's, checked when that entry was looked up: every step that passed one
+    // on had it as an input, from the step that wrote it, earlier in the same run. Here it must still be there.
+    const gone = Object.values(manifest.outputs).flatMap(sharedPaths).find((p) => !isFile(path.join(this.root, ...p.split("/"))));
+    if (gone !== undefined) return { kind: "damaged", problem: `${gone}, which it passed on from another entry, is gone` };
     if (check.refreshed) this.rewriteManifest(key, { ...manifest, files: check.refreshed });
     return { kind: "hit", dir, manifest };
   }

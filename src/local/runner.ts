@@ -10,9 +10,9 @@ import { Fingerprint, InputChangedError, NotAFileError } from "./fingerprint";
 import { RunLog } from "./runLog";
 import { itemsOf, pointsOfItem, RunValues } from "./runValues";
 import { ServiceCallError, ServicePool, serviceRoots } from "./services";
-import { OutsideFiles, outsideFiles } from "./stepInputs";
+import { isUnder, OutsideFiles, outsideFiles } from "./stepInputs";
 import { Task, TaskGraph, taskKey } from "./taskGraph";
-import { asInputFile, describeValue, fileValue, loadValue, StepValue, storeValue, ValueBindingError, valueIdentity } from "./values";
+import { asInputFile, describeValue, fileValue, loadValue, SHARED_PATH, StepValue, storeValue, ValueBindingError, valueIdentity } from "./values";
 
 export type { StepTiming };
 
@@ -246,7 +246,7 @@ export class LocalRunner {
       const found = await this.cache.lookup(key, this.stop.signal);
       if (found.kind === "hit") {
         this.runLog?.used(key);
-        this.values.outputs.set(taskKey(task), Object.fromEntries(Object.entries(found.manifest.outputs).map(([name, stored]) => [name, loadValue(stored, found.dir)])));
+        this.values.outputs.set(taskKey(task), Object.fromEntries(Object.entries(found.manifest.outputs).map(([name, stored]) => [name, loadValue(stored, found.dir, this.cache.root)])));
         const timing = { step: step.id, item: info.itemName, seconds: 0, cached: true, attempts: 0 };
         this.timings.push(timing);
         this.options.events?.stepFinished?.(info, timing);
@@ -264,17 +264,17 @@ export class LocalRunner {
       const staging = this.cache.stage(key);
       try {
         const produced = builtin
-          ? await builtin.run({ params, inputs, staging, signal: this.stop.signal, onProgress: (done, total) => this.options.events?.builtinProgress?.(step.id, done, total) })
+          ? await builtin.run({ params, inputs, staging, signal: this.stop.signal, workers: this.options.workers, onProgress: (done, total) => this.options.events?.builtinProgress?.(step.id, done, total) })
           : await this.callComponent(step, inputs, params, staging);
         this.checkInputsUnchanged(step.id, prints, builtin, params, reads);
         const seconds = (performance.now() - started) / 1000;
         let outputs = produced;
         if (cacheable) {
-          const stored = Object.fromEntries(Object.entries(produced).map(([name, value]) => [name, storeValue(value, staging)]));
+          const stored = Object.fromEntries(Object.entries(produced).map(([name, value]) => [name, storeValue(value, staging, this.cache.root)]));
           // Another run may have published this key first: then its entry (checked) is used, ours dropped.
           const entry = await this.cache.commit(key, staging, { step: step.id, item: info.itemName, seconds, outputs: stored }, this.stop.signal);
           this.runLog?.used(key);
-          outputs = Object.fromEntries(Object.entries(entry.manifest.outputs).map(([name, value]) => [name, loadValue(value, entry.dir)]));
+          outputs = Object.fromEntries(Object.entries(entry.manifest.outputs).map(([name, value]) => [name, loadValue(value, entry.dir, this.cache.root)]));
         } else {
           this.cache.discard(staging);
         }
@@ -348,14 +348,30 @@ export class LocalRunner {
     return dir;
   }
 
+  /**
+   * Where a component's output is kept: a file it wrote into the staging directory, or the file of a
+   * published cache entry it passed on unchanged (entries are never written after they are published, so
+   * the manifest names it there instead of holding a copy); any other file is copied into the staging
+   * directory, since it may change after the step.
+   */
+  private keptOutput(name: string, file: string, outputsDir: string): string {
+    if (isUnder(file, outputsDir)) return file;
+    const relative = path.relative(this.cache.root, file).split(path.sep).join("/");
+    if (isUnder(file, this.cache.root) && SHARED_PATH.test(relative)) return file;
+    const copy = path.join(outputsDir, `${name}${path.extname(file)}`);
+    fs.copyFileSync(file, copy);
+    return copy;
+  }
+
   private async callComponent(step: GraphStep, inputs: Record<string, StepValue>, params: Record<string, unknown>, staging: string): Promise<Record<string, StepValue>> {
     const files: Record<string, string> = {};
     for (const [name, value] of Object.entries(inputs)) files[name] = asInputFile(value, name, path.join(staging, "inputs"), `input '${name}'`);
     const outputsDir = path.join(staging, "outputs");
     const lease = await this.pool.acquire({ name: step.component.name, componentDir: this.contextDir(step) });
     try {
-      const answer = await lease.run({ inputs: files, params, outputs: outputsDir });
-      return Object.fromEntries(Object.entries(answer.outputs).map(([name, out]) => [name, fileValue(path.resolve(this.pool.roots.workdir, out.path))]));
+      // reuse_files: an output that is an input file passed on unchanged comes back as that file's path.
+      const answer = await lease.run({ inputs: files, params, outputs: outputsDir, reuse_files: true });
+      return Object.fromEntries(Object.entries(answer.outputs).map(([name, out]) => [name, fileValue(this.keptOutput(name, path.resolve(this.pool.roots.workdir, out.path), outputsDir))]));
     } finally {
       lease.release();
     }

@@ -76,25 +76,41 @@ export function valueIdentity(value: StepValue, cacheRoot: string, fingerprint: 
   }
 }
 
-/** A value for a cache manifest: file paths relative to the entry directory. */
-export function storeValue(value: StepValue, entryDir: string): unknown {
+/** A path relative to a directory, "/"-separated, or undefined when it is not under it. */
+function relativeUnder(dir: string, file: string): string | undefined {
+  const relative = path.relative(dir, file);
+  return relative === "" || relative.startsWith("..") || path.isAbsolute(relative) ? undefined : relative.split(path.sep).join("/");
+}
+
+/** `<2 hex>/<64 hex>/<file>`: a file of a published entry, relative to the cache root. */
+export const SHARED_PATH = /^([0-9a-f]{2})\/\1[0-9a-f]{62}\/(?!(?:.*\/)?\.\.(?:\/|$)).+$/;
+
+/**
+ * A value for a cache manifest: a file of the entry by its path in the entry (`cached`); a file of
+ * another entry, which a step passed on unchanged, by its path in the cache (`shared`); any other file
+ * by its absolute path.
+ */
+export function storeValue(value: StepValue, entryDir: string, cacheRoot: string): unknown {
   switch (value.kind) {
     case "value":
       return { value: value.value };
     case "list":
-      return { list: value.items.map((item) => storeValue(item, entryDir)) };
+      return { list: value.items.map((item) => storeValue(item, entryDir, cacheRoot)) };
     case "file": {
-      const relative = path.relative(entryDir, value.path);
-      return relative.startsWith("..") || path.isAbsolute(relative) ? { file: value.path } : { cached: relative.split(path.sep).join("/") };
+      const cached = relativeUnder(entryDir, value.path);
+      if (cached !== undefined) return { cached };
+      const shared = relativeUnder(cacheRoot, value.path);
+      return shared !== undefined && SHARED_PATH.test(shared) ? { shared } : { file: value.path };
     }
   }
 }
 
 /** The inverse of `storeValue` for the entry now at `entryDir`. */
-export function loadValue(stored: unknown, entryDir: string): StepValue {
-  const record = stored as { value?: unknown; list?: unknown[]; file?: string; cached?: string };
-  if (record.list) return listValue(record.list.map((item) => loadValue(item, entryDir)));
+export function loadValue(stored: unknown, entryDir: string, cacheRoot: string): StepValue {
+  const record = stored as { value?: unknown; list?: unknown[]; file?: string; cached?: string; shared?: string };
+  if (record.list) return listValue(record.list.map((item) => loadValue(item, entryDir, cacheRoot)));
   if (record.cached !== undefined) return fileValue(path.join(entryDir, ...record.cached.split("/")));
+  if (record.shared !== undefined) return fileValue(path.join(cacheRoot, ...record.shared.split("/")));
   if (record.file !== undefined) return fileValue(record.file);
   return plainValue(record.value);
 }

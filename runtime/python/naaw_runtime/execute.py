@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import CellError, ComponentError, InputError, SpecError
+from .npy import unchanged_npy_file
 from .spec import ComponentSpec, load_spec
 from .values import conform, describe, encode_output, matches_type, write_value
 
@@ -142,13 +143,21 @@ def check_input_names(spec: ComponentSpec, names: list[str]) -> None:
             raise InputError(f"unknown input '{name}'; component '{spec.name}' takes inputs: {known}")
 
 
-def execute(component: Component, values: dict[str, Any], outputs_dir: Path) -> dict[str, Path]:
-    """Run once and write every output into outputs_dir; nothing is written unless every output can be."""
+def execute(component: Component, values: dict[str, Any], outputs_dir: Path, may_reuse: Callable[[Path], bool] | None = None) -> dict[str, Path]:
+    """Run once and write every output into outputs_dir; nothing is written unless every output can be.
+
+    With `may_reuse`, an output that is a whole .npy file unchanged (a read-only memory map of it) is answered
+    with that file's path, if may_reuse allows the path, instead of a copy.
+    """
     produced = component.call(values)
     spec = component.spec
     encoded = {o.name: encode_output(spec.name, o.name, o.type, produced[o.name]) for o in spec.outputs}
     written = {}
     for name, value in encoded.items():
+        reused = unchanged_npy_file(value.data) if may_reuse is not None and value.kind == "npy" else None
+        if reused is not None and may_reuse(reused):
+            written[name] = reused
+            continue
         try:
             written[name] = write_value(outputs_dir, name, value)
         except OSError as exc:

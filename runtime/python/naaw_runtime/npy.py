@@ -99,3 +99,28 @@ def _described(header: bytes, version: int) -> tuple[np.dtype, bool] | None:
     if dtype.hasobject:
         return None  # numpy's reader refuses it (no pickles), with its own message
     return dtype, value["fortran_order"]
+
+
+def unchanged_npy_file(value: object) -> Path | None:
+    """The .npy file a read-only memory map shows whole (np.load(path, mmap_mode="r")), else None.
+
+    Such an array is that file's content, unchanged (a read-only mapping cannot be written, nor made writable),
+    so the file itself can be the output instead of a copy. A slice, a reshaped or retyped view, or a map of
+    part of a file is not the file.
+    """
+    if not isinstance(value, np.memmap) or value.mode != "r" or not isinstance(value.filename, str):
+        return None
+    try:
+        with open(value.filename, "rb") as stream:
+            parsed = _parse_header(stream)
+            size = os.fstat(stream.fileno()).st_size
+    except OSError:
+        return None
+    if parsed is None:
+        return None
+    dtype, fortran, shape, offset = parsed
+    contiguous = value.flags.f_contiguous if fortran and value.ndim > 1 else value.flags.c_contiguous
+    # With the file's dtype, shape and data offset, and contiguous, a view of the map spans all of it.
+    if value.offset != offset or value.dtype != dtype or value.shape != shape or not contiguous or size != offset + value.nbytes:
+        return None
+    return Path(value.filename)

@@ -106,6 +106,9 @@ def _schemas(spec: ComponentSpec) -> dict[str, Any]:
             "params": params,
             "outputs": {"type": "string", "description": "directory for the outputs, relative to the data root "
                         "(default: a fresh directory under .naaw/runs/)"},
+            "reuse_files": {"type": "boolean", "default": False, "description": "answer an output that is a .npy file "
+                            "under the data root, unchanged (the cells returned np.load(path, mmap_mode='r')), with "
+                            "that file's path instead of writing a copy into the outputs directory"},
         },
         "additionalProperties": False,
     }

@@ -101,9 +101,11 @@ class RuntimeService:
         spec = self.component.spec
         if not isinstance(request, dict):
             raise InputError('the request body must be a JSON object like {"inputs": {...}, "params": {...}}')
-        unknown = sorted(set(request) - {"inputs", "params", "outputs"})
+        unknown = sorted(set(request) - {"inputs", "params", "outputs", "reuse_files"})
         if unknown:
-            raise InputError(f"unknown field '{unknown[0]}' in the request; expected inputs, params and outputs")
+            raise InputError(f"unknown field '{unknown[0]}' in the request; expected inputs, params, outputs and reuse_files")
+        if not isinstance(request.get("reuse_files", False), bool):
+            raise InputError("'reuse_files' must be true or false")
         paths = request.get("inputs", {})
         given_params = request.get("params", {})
         if not isinstance(paths, dict):
@@ -125,7 +127,9 @@ class RuntimeService:
             self.resolve(request["outputs"], "'outputs'"), shown=request["outputs"]
         )
         try:
-            written = execute(self.component, values, outputs_dir)
+            # reuse_files: an output that is a file under the data root, unchanged, is answered with its path.
+            may_reuse = (lambda file: self._inside(os.path.realpath(file))) if request.get("reuse_files") else None
+            written = execute(self.component, values, outputs_dir, may_reuse)
         except BaseException:
             if fresh:
                 _remove_if_empty(outputs_dir)
