@@ -4,8 +4,10 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import { load as loadYaml } from "js-yaml";
 import * as os from "os";
 import * as path from "path";
+import { PRECOMPILED, schemaValidatorIn, WORKFLOW_SCHEMA_FILE, writePrecompiledValidator } from "../src/workflow/schemaValidator";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "bin", "naaw.js");
@@ -21,7 +23,8 @@ const dist = require("../bin/dist.js") as CompiledCli;
 /** What a start must not load: TypeScript sources and loaders, the compiler, Pulumi, heavy verbs' packages. */
 const FORBIDDEN: ReadonlyArray<{ what: string; matches: (file: string) => boolean }> = [
   { what: "a TypeScript source under src/", matches: (f) => f.startsWith(path.join(ROOT, "src") + path.sep) && f.endsWith(".ts") },
-  ...["typescript", "ts-node", "sucrase", "pirates", "@pulumi", "geotiff", "laz-perf", "@kubernetes"].map((pkg) => ({
+  // ajv too: validate uses the build's precompiled validator of workflows/schema.json.
+  ...["typescript", "ts-node", "sucrase", "pirates", "@pulumi", "geotiff", "laz-perf", "@kubernetes", "ajv"].map((pkg) => ({
     what: `the ${pkg} package`,
     matches: (f: string) => f.includes(`${path.sep}node_modules${path.sep}${pkg}${path.sep}`),
   })),
@@ -116,5 +119,47 @@ describe("bin/dist.js: the compiled CLI runs only while no source changed since 
 
     fs.rmSync(path.join(src, "prices.csv"));
     assert.equal(dist.isCurrent(src, out), false, "a removed file");
+  });
+});
+
+describe("the build's precompiled validator of workflows/schema.json", function () {
+  let dir: string;
+  const schema = fs.readFileSync(WORKFLOW_SCHEMA_FILE, "utf8");
+
+  before(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "naaw-schema-"));
+    writePrecompiledValidator(dir, schema);
+  });
+  after(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("GIVEN the schema it was made from THEN it is used, and reports what ajv compiling the schema reports", function () {
+    const precompiled = schemaValidatorIn(dir, schema);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    assert.equal(precompiled, (require(path.join(dir, PRECOMPILED)) as { validate: unknown }).validate, "the precompiled function");
+    const compiled = schemaValidatorIn(path.join(dir, "no-such-dir"), schema);
+    assert.notEqual(compiled, precompiled);
+    const documents: unknown[] = [
+      { steps: [{ uses: "lidar/load", with: {} }] },
+      { steps: [{ usess: "lidar/load" }, {}], params: { tile_size: { type: "float", default: "x" } }, extra: 1 },
+      { steps: "none", outputs: [1] },
+      "not a mapping",
+    ];
+    for (const document of documents) {
+      const ok = compiled(document);
+      assert.equal(precompiled(document), ok, JSON.stringify(document));
+      assert.deepEqual(precompiled.errors ?? null, compiled.errors ?? null, JSON.stringify(document));
+    }
+    assert.ok(documents.some((d) => !compiled(d)), "some documents are refused");
+  });
+
+  it("GIVEN a schema edited since the build THEN ajv compiles the schema as it is now", function () {
+    const demo = loadYaml(fs.readFileSync(path.join(ROOT, "workflows", "lidar.yaml"), "utf8"));
+    assert.equal(schemaValidatorIn(dir, schema)(demo), true, "the demo workflow fits the schema");
+    const edited = JSON.parse(schema) as { properties: { name: { pattern: string } } };
+    edited.properties.name.pattern = "^no-such-name$";
+    const validate = schemaValidatorIn(dir, JSON.stringify(edited));
+    assert.equal(validate(demo), false, "the edited schema's rule applies, not the precompiled one's");
   });
 });

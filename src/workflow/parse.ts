@@ -1,25 +1,14 @@
-import Ajv, { ErrorObject } from "ajv";
+import type { ErrorObject } from "ajv";
 import * as fs from "fs";
-import * as path from "path";
 import { DiagnosticSink } from "../diagnostics";
 import { ValueType } from "../notebook/pythonAnalysis";
 import { constraintsOf } from "./paramConstraints";
 import { parseReference, splitTemplate } from "./references";
+import { workflowSchemaValidator } from "./schemaValidator";
 import { Binding, ForeachSpec, ParamDeclaration, Position, Reference, StepSpec, WorkflowSpec } from "./spec";
 import { nearestPosition, parseYamlWithPositions, PositionedYaml, YamlSyntaxError } from "./yamlPositions";
 
-/** workflows/schema.json: the contract editors check as you type (yaml-language-server). */
-export const WORKFLOW_SCHEMA_FILE = path.resolve(__dirname, "..", "..", "workflows", "schema.json");
-
-let validateSchema: ReturnType<Ajv["compile"]> | undefined;
-
-function schemaValidator(): ReturnType<Ajv["compile"]> {
-  if (!validateSchema) {
-    const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
-    validateSchema = ajv.compile(JSON.parse(fs.readFileSync(WORKFLOW_SCHEMA_FILE, "utf8")));
-  }
-  return validateSchema;
-}
+export { WORKFLOW_SCHEMA_FILE } from "./schemaValidator";
 
 function schemaMessage(error: ErrorObject): string | undefined {
   const where = error.instancePath ? `'${error.instancePath.slice(1).replace(/\//g, ".")}'` : "the workflow";
@@ -143,7 +132,7 @@ export function parseWorkflow(file: string, text: string, sink: DiagnosticSink):
     sink.error(error.message, error.position);
     return undefined;
   }
-  const validate = schemaValidator();
+  const validate = workflowSchemaValidator();
   if (!validate(doc.value)) {
     for (const error of validate.errors ?? []) {
       const message = schemaMessage(error);
