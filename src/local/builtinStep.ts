@@ -29,6 +29,8 @@ export interface BuiltinCall {
   readonly onProgress?: (done: number, total: number) => void;
   /** Aborted when the run is stopped: a long read ends at its next batch. */
   readonly signal?: AbortSignal;
+  /** Threads the step may use at once (the run's --workers); 1 when unset. */
+  readonly workers?: number;
 }
 
 export interface BuiltinStep {

@@ -15,18 +15,37 @@ export type { BuiltinCall, BuiltinStep } from "./builtinStep";
  */
 export const BUILTINS_REVISION = "1";
 
+/** The files a step's `input` names, its errors as bad input. */
+function reportingFileErrors(list: () => string[]): string[] {
+  try {
+    return list();
+  } catch (error) {
+    if (error instanceof LidarInputError || error instanceof ValueBindingError) throw new BuiltinInputError(error.message);
+    throw error;
+  }
+}
+
 const split: BuiltinStep = {
   cacheable: true,
-  readFiles: (params) => {
-    try {
-      return expandInputs(text(params, "input"));
-    } catch (error) {
-      if (error instanceof LidarInputError || error instanceof ValueBindingError) throw new BuiltinInputError(error.message);
-      throw error;
-    }
-  },
-  async run({ params, staging, onProgress, signal }) {
+  readFiles: (params) => reportingFileErrors(() => expandInputs(text(params, "input"))),
+  async run({ params, staging, onProgress, signal, workers }) {
     checkRules("builtin/split", params);
+    const files = reportingFileErrors(() => expandInputs(text(params, "input")));
+    // Several files on several workers: each file in its own thread, then the tiles joined (the same bytes).
+    const { splitsInParallel, splitInParallel } = await import("../lidar/parallelSplit");
+    if (splitsInParallel(files.length, workers ?? 1)) {
+      const tiles = await reportingInputErrors([LidarInputError], () => splitInParallel({
+        input: text(params, "input"),
+        outDir: path.join(staging, "tiles"),
+        tileSize: number(params, "tile_size"),
+        cellSize: number(params, "cell_size"),
+        crs: typeof params.crs === "string" ? params.crs : "",
+        workers: workers ?? 1,
+        onProgress,
+        signal,
+      }));
+      return { tiles: listValue(tiles.map((npy) => fileValue(npy))) };
+    }
     const { splitPointClouds } = await import("../lidar/split");
     const result = await reportingInputErrors([LidarInputError], () => splitPointClouds({
       input: text(params, "input"),
