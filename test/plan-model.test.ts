@@ -229,6 +229,16 @@ describe("plan: the batched run (split pods over input files, one containerSet p
     assert.equal(at(AHN3, 128).timeline.split, many.timeline.split, "one wave: no faster with more nodes");
   });
 
+  it("past one Workflow object's nodes (20,000 input files: 2,000 split pods) says the run needs child Workflows, and that slots past 250 serve only the split", () => {
+    const p = plan("1e13points", { objective: "time", instanceTypes: ["c7i.4xlarge"], tileSizes: [1000] });
+    const b = p.chosen!.batches;
+    assert.equal(b.splitBatches, 2000);
+    assert.ok(b.childWorkflows >= 1 && b.nodes <= ARGO_OBJECT_LIMITS.nodes, JSON.stringify(b));
+    assert.ok(p.notes.some((n) => n.startsWith(`the batched run needs ${b.childWorkflows} child Workflow`) && /does not make yet/.test(n)), p.notes.join("\n"));
+    assert.ok(p.chosen!.parallelism > MAX_TILE_BATCHES, "the split's 2,000 pods reward more slots");
+    assert.ok(p.notes.some((n) => n.includes(`at most ${MAX_TILE_BATCHES} tile batches: the other slots serve only the split`)));
+  });
+
   it("keeps only the pieces (the points once) and each tile's rasters in S3, not every step's intermediates", () => {
     const e = at(AHN3, 8);
     const split = calibration.steps.find((s) => s.phase === "split")!;

@@ -1,5 +1,6 @@
 import type { Calibration } from "./calibration";
 import { bestPerMachine, choosePlan, priceCandidates } from "./choose";
+import { MAX_TILE_BATCHES } from "../workflow/argo/batching";
 import { ARGO_OBJECT_LIMITS } from "../workflow/argo/scale";
 import { formatBytes } from "./format";
 import { costByKey, Estimate, ModelContext } from "./model";
@@ -131,9 +132,9 @@ function batchNotes(e: Estimate, ebsGBPerNode: number): string[] {
   const notes = [
     b.childWorkflows === 0
       ? `the batched run holds ${b.nodes.toLocaleString("en-US")} nodes in one Workflow object (at most ${limit}): ${sizes}`
-      : `the batched run needs ${b.childWorkflows} child Workflows of up to ${b.batchesPerChild} tile batches (${sizes}; ${b.nodes.toLocaleString("en-US")} nodes in the largest object, at most ${limit}), which the rendering does not make yet: merge the input files into fewer, larger ones`,
+      : `the batched run needs ${b.childWorkflows} child Workflow${b.childWorkflows === 1 ? "" : "s"} of up to ${b.batchesPerChild} tile batches (${sizes}; ${b.nodes.toLocaleString("en-US")} nodes in the largest object, at most ${limit}), which the rendering does not make yet: merge the input files into fewer, larger ones`,
   ];
-  if (b.tileBatches < e.parallelism && b.tileBatches < e.tileCounts.tiles) notes.push(`the cluster runs ${e.parallelism} pods at once but the rendering makes at most ${b.tileBatches} tile batches: the other slots serve only the split`);
+  if (e.parallelism > MAX_TILE_BATCHES && e.tileCounts.tiles > MAX_TILE_BATCHES) notes.push(`the cluster runs ${e.parallelism} pods at once but the rendering makes at most ${MAX_TILE_BATCHES} tile batches: the other slots serve only the split`);
   const perNode = e.podScratchBytes * e.slotsPerNode;
   if (perNode > ebsGBPerNode * 1e9) {
     notes.push(`a tile batch pod holds its tiles' pieces, the tiles in flight and its rasters on its volume (${formatBytes(e.podScratchBytes)}), ${e.slotsPerNode} such pod${e.slotsPerNode === 1 ? "" : "s"} a node: more than the ${ebsGBPerNode} GB root volume priced (naaw:ebsGBPerNode); nodes need at least ${Math.ceil(perNode / 1e9 + 20)} GB of disk (or more nodes, which make more, smaller batches)`);
