@@ -41,7 +41,11 @@ describe("naaw render --schedule", function () {
     assert.equal(spec.parallelism, plan.chosen!.parallelism);
     assert.equal(spec.nodeSelector!["naaw.io/workflow"], "true");
     assert.equal(spec.nodeSelector!["karpenter.sh/capacity-type"], plan.chosen!.candidate.spot ? "spot" : "on-demand");
-    for (const t of podTemplates(document)) assert.match(t.container!.resources?.requests?.cpu ?? "", /^\d+m$/, t.name);
+    // Every pod the batched rendering makes is sized: plain containers and each container of a tile batch (Argo's data template has none of ours).
+    for (const t of podTemplates(document)) {
+      for (const c of t.containerSet?.containers ?? (t.container ? [t.container] : [])) assert.match(c.resources?.requests?.cpu ?? "", /^\d+m$/, t.name);
+    }
+    assert.ok(podTemplates(document).some((t) => t.containerSet), "the rendering is the batched one `pulumi up` deploys");
     assert.equal(document.metadata.annotations![POLICY_ANNOTATION], "budget");
     assert.deepEqual(argoValidators(true).workflow(document), []);
   });
