@@ -31,23 +31,7 @@ const split: BuiltinStep = {
   async run({ params, staging, onProgress, signal, workers }) {
     checkRules("builtin/split", params);
     const files = reportingFileErrors(() => expandInputs(text(params, "input")));
-    // Several files on several workers: each file in its own thread, then the tiles joined (the same bytes).
-    const { splitsInParallel, splitInParallel } = await import("../lidar/parallelSplit");
-    if (splitsInParallel(files.length, workers ?? 1)) {
-      const tiles = await reportingInputErrors([LidarInputError], () => splitInParallel({
-        input: text(params, "input"),
-        outDir: path.join(staging, "tiles"),
-        tileSize: number(params, "tile_size"),
-        cellSize: number(params, "cell_size"),
-        crs: typeof params.crs === "string" ? params.crs : "",
-        workers: workers ?? 1,
-        onProgress,
-        signal,
-      }));
-      return { tiles: listValue(tiles.map((npy) => fileValue(npy))) };
-    }
-    const { splitPointClouds } = await import("../lidar/split");
-    const result = await reportingInputErrors([LidarInputError], () => splitPointClouds({
+    const options = {
       input: text(params, "input"),
       outDir: path.join(staging, "tiles"),
       tileSize: number(params, "tile_size"),
@@ -55,7 +39,15 @@ const split: BuiltinStep = {
       crs: typeof params.crs === "string" ? params.crs : "",
       onProgress,
       signal,
-    }));
+    };
+    // Several files on several workers: each file in its own thread, then the tiles joined (the same bytes).
+    const { splitsInParallel, splitInParallel } = await import("../lidar/parallelSplit");
+    if (splitsInParallel(files.length, workers ?? 1)) {
+      const tiles = await reportingInputErrors([LidarInputError], () => splitInParallel({ ...options, workers: workers ?? 1 }));
+      return { tiles: listValue(tiles.map((npy) => fileValue(npy))) };
+    }
+    const { splitPointClouds } = await import("../lidar/split");
+    const result = await reportingInputErrors([LidarInputError], () => splitPointClouds(options));
     return { tiles: listValue(result.tiles.map((tile) => fileValue(tile.npy))) };
   },
 };
