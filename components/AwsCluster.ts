@@ -253,7 +253,7 @@ export class AwsCluster extends pulumi.ComponentResource implements Cluster {
         apiVersion: "karpenter.k8s.aws/v1",
         kind: "EC2NodeClass",
         metadata: { name: "naaw-workflow" },
-        spec: karpenterNodeRole.name.apply((role) => ec2NodeClassSpec(role, name, tags)),
+        spec: karpenterNodeRole.name.apply((role) => ec2NodeClassSpec(role, name, tags, s.nodeVolumeGiB)),
       },
       { ...onCluster, dependsOn: [karpenter] },
     );

@@ -65,6 +65,7 @@ describe("AwsCluster: decisions (no Pulumi)", function () {
     assert.strictEqual(s.instanceType, c.machine.name);
     assert.strictEqual(s.spot, c.spot);
     assert.strictEqual(s.cpuLimit, c.machine.vcpus * c.nodes);
+    assert.strictEqual(s.nodeVolumeGiB, plan.chosen!.nodeVolumeGiB, "the root volume is the plan's");
     assert.strictEqual(s.intermediateDays, 7);
     assert.deepStrictEqual(s.publicAccessCidrs, ["203.0.113.0/24"]);
     assert.strictEqual(s.privateEndpoint, false);
@@ -126,7 +127,7 @@ describe("AwsCluster: decisions (no Pulumi)", function () {
     const header = `import type { INodePool } from "@kubernetes-models/karpenter/karpenter.sh/v1/NodePool";
 import type { IEC2NodeClass } from "@kubernetes-models/karpenter/karpenter.k8s.aws/v1/EC2NodeClass";
 import { ec2NodeClassSpec, nodePoolSpec } from "../src/cluster/aws";
-export const fromSrc: [INodePool["spec"], IEC2NodeClass["spec"]] = [nodePoolSpec({} as any, "n"), ec2NodeClassSpec("role", "c", {})];
+export const fromSrc: [INodePool["spec"], IEC2NodeClass["spec"]] = [nodePoolSpec({} as any, "n"), ec2NodeClassSpec("role", "c", {}, 100)];
 const template = { spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "n" }, requirements: [] } };
 `;
     const errors = typeErrors({
@@ -226,6 +227,11 @@ describe("AwsCluster: resources (mocks)", function () {
       assert.deepStrictEqual(others.map((x) => x.name), []);
     }
     assert.strictEqual(spec.role, "naaw-karpenter-node-role");
+    // The nodes' root volume (where a tile batch pod's pieces land) is the plan's size, not Karpenter's 20Gi default.
+    assert.ok(plan.chosen!.nodeVolumeGiB > 20, `${plan.chosen!.nodeVolumeGiB} GiB`);
+    assert.deepStrictEqual(spec.blockDeviceMappings, [
+      { deviceName: "/dev/xvda", rootVolume: true, ebs: { volumeSize: `${plan.chosen!.nodeVolumeGiB}Gi`, volumeType: "gp3", encrypted: true, deleteOnTermination: true } },
+    ]);
     // Karpenter makes the instance profile for spec.role itself: the program makes none.
     assert.strictEqual(byType("aws:iam/instanceProfile:InstanceProfile").length, 0);
   });

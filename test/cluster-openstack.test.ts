@@ -74,6 +74,7 @@ describe("OpenStack cluster config and sizing (no Pulumi)", function () {
       max_node_count: String(plan.chosen!.candidate.nodes),
       master_lb_floating_ip_enabled: "true",
       master_lb_allowed_cidrs: "192.0.2.0/24,198.51.100.0/24",
+      boot_volume_size: String(plan.chosen!.nodeVolumeGiB),
     });
     // An empty list would be Magnum's default, 0.0.0.0/0: refused rather than rendered.
     assert.throws(() => magnumLabels(sizing, { apiAllowedCidrs: [] }), /naaw:apiAllowedCidrs is empty/);
@@ -150,7 +151,7 @@ describe("OpenStackCluster (mocks)", function () {
     assert.strictEqual(magnum.inputs.flavor, machine.name);
     assert.strictEqual(magnum.inputs.nodeCount, nodes);
     assert.strictEqual(magnum.inputs.masterCount, 1);
-    const labels = { auto_scaling_enabled: "true", min_node_count: "1", max_node_count: String(nodes), master_lb_floating_ip_enabled: "true", master_lb_allowed_cidrs: "192.0.2.0/24" };
+    const labels = { auto_scaling_enabled: "true", min_node_count: "1", max_node_count: String(nodes), master_lb_floating_ip_enabled: "true", master_lb_allowed_cidrs: "192.0.2.0/24", boot_volume_size: String(plan.chosen!.nodeVolumeGiB) };
     assert.deepStrictEqual(magnum.inputs.labels, labels);
     const template = one("openstack:containerinfra/clusterTemplate:ClusterTemplate");
     assert.strictEqual(template.inputs.flavor, machine.name);

@@ -6,10 +6,11 @@ import { readCalibration } from "../src/plan/calibration";
 import { ceilCents } from "../src/plan/choose";
 import { CostLine, estimate, Estimate, ModelContext } from "../src/plan/model";
 import { JOIN_MEMORY_MIB, JOIN_MILLICORES, stepMemoryBytes, stepMillicores } from "../src/plan/pods";
+import { formatPlan } from "../src/plan/format";
 import { Plan, planJson, planRun } from "../src/plan/plan";
 import { loadAwsPrices } from "../src/plan/prices/catalog";
 import { OpenStackFlavor, PlanInputError } from "../src/plan/request";
-import { buildRequest, PlanSettings } from "../src/plan/settings";
+import { buildRequest, PlanSettings, settingsFromConfig } from "../src/plan/settings";
 import { parseStatedVolume } from "../src/plan/volume";
 import { applyPolicy, budgetPolicy, NO_CLUSTER_FACTS } from "../src/schedule";
 import { measuredMillicores } from "../src/schedule/budget";
@@ -237,6 +238,52 @@ describe("plan: the batched run (split pods over input files, one containerSet p
     assert.ok(p.notes.some((n) => n.startsWith(`the batched run needs ${b.childWorkflows} child Workflow`) && /does not make yet/.test(n)), p.notes.join("\n"));
     assert.ok(p.chosen!.parallelism > MAX_TILE_BATCHES, "the split's 2,000 pods reward more slots");
     assert.ok(p.notes.some((n) => n.includes(`at most ${MAX_TILE_BATCHES} tile batches: the other slots serve only the split`)));
+  });
+
+  it("gives a tile batch pod the disk for its tiles' pieces (37 B a point), the chain's window and its rasters: it grows with the tiles per batch, and the node's volume holds its slots", () => {
+    const base = at("3e10points", 8);
+    const twice = at("6e10points", 8);
+    assert.equal(twice.batches.tilesPerBatch, 2 * base.batches.tilesPerBatch, "the same K, twice the tiles each");
+    const bytes = (list: typeof tileSteps) => list.reduce((n, s) => n + s.outputBytesPerMillionPoints, 0) / 1e6;
+    const split = calibration.steps.filter((s) => s.phase === "split");
+    for (const e of [base, twice]) {
+      const { tilesPerBatch } = e.batches;
+      const { maxPoints } = e.tileCounts;
+      assert.ok(Math.abs(e.batchDisk.pieces - tilesPerBatch * maxPoints * bytes(split)) < 1, "the pieces: every tile at the largest, at the split's bytes a point");
+      assert.ok(Math.abs(e.batchDisk.window - 2 * maxPoints * bytes(tileSteps)) < 1, "two tiles' intermediates of every tile step");
+      assert.ok(Math.abs(e.batchDisk.rasters - tilesPerBatch * maxPoints * bytes(tileSteps.slice(-1))) < 1, "the rasters it exports");
+      const total = e.batchDisk.pieces + e.batchDisk.window + e.batchDisk.rasters;
+      assert.equal(e.podDiskGiB, Math.ceil((total * 1.25) / 2 ** 30), "with the disk headroom, in whole GiB");
+      assert.equal(e.nodeVolumeGiB, Math.ceil((e.slotsPerNode * e.podDiskGiB + 20) / 0.9), "slots × pod, 20 GiB for the system, 10% the kubelet keeps free");
+      const ebs = e.lines.find((l) => l.key === "ebs")!;
+      assert.ok(Math.abs(ebs.quantity - (e.nodeHours * e.nodeVolumeGiB + 2 * e.makespanHours * 20) / 730) < 1e-9, "priced at the planned volume for every node-hour");
+    }
+    assert.ok(twice.podDiskGiB > 1.9 * base.podDiskGiB, `${twice.podDiskGiB} GiB for twice the tiles, ${base.podDiskGiB} GiB`);
+    assert.ok(twice.nodeVolumeGiB > base.nodeVolumeGiB);
+    const e = plan(AHN3, { objective: "cost", budget: 500, deadlineHours: 24 }).chosen!;
+    assert.ok(e.nodeVolumeGiB > 100, `AHN3's batches need far more than a 50 GB root volume: ${e.nodeVolumeGiB} GiB`);
+  });
+
+  it("an explicit naaw:ebsGBPerNode below the need leaves the candidate out; none left: infeasible, naming the key and the size that would do", () => {
+    const settings = settingsFromConfig({ ebsGBPerNode: "50" }, "stacks/Pulumi.test.yaml");
+    assert.equal(settings.nodeVolumeGB, 50);
+    assert.throws(() => settingsFromConfig({ ebsGBPerNode: "50.5" }, "stacks/Pulumi.test.yaml"), /stacks\/Pulumi\.test\.yaml naaw:ebsGBPerNode must be a whole number of GiB, got '50\.5'/);
+    const small = plan(AHN3, { objective: "cost", nodeVolumeGB: 50 });
+    assert.equal(small.feasible, false);
+    const match = /naaw:ebsGBPerNode is 50 GiB, but \d+ × \S+ nodes need (\d+) GiB of disk each \(.*\): set naaw:ebsGBPerNode to at least (\d+), or unset it/.exec(small.reason!);
+    assert.ok(match && match[1] === match[2], small.reason);
+    assert.deepEqual(planJson(small).feasible, false);
+    const needed = Number(match![1]);
+    const enough = plan(AHN3, { objective: "cost", nodeVolumeGB: needed });
+    assert.ok(enough.feasible, enough.reason);
+    assert.equal(enough.chosen!.nodeVolumeGiB, needed, "the fixed size is the volume priced");
+    assert.ok(enough.chosen!.nodeDiskNeedGiB <= needed);
+    assert.ok(enough.notes.some((n) => /candidates left out: their nodes need more disk than naaw:ebsGBPerNode/.test(n)), enough.notes.join("\n"));
+    // The chosen volume is a cluster setting in the text and the JSON.
+    const sized = plan(AHN3, { objective: "cost" });
+    assert.equal(planJson(sized).nodeVolumeGiB, sized.chosen!.nodeVolumeGiB);
+    assert.equal(planJson(sized).podDiskGiB, sized.chosen!.podDiskGiB);
+    assert.match(formatPlan(sized, { workflow: "w", calibrationFile: "c" }), new RegExp(`cluster settings: .*Karpenter limits\\.cpu \\d+, EC2NodeClass root volume ${sized.chosen!.nodeVolumeGiB}Gi, tile batch pod ephemeral-storage ${sized.chosen!.podDiskGiB}Gi`));
   });
 
   it("keeps only the pieces (the points once) and each tile's rasters in S3, not every step's intermediates", () => {

@@ -398,11 +398,38 @@ describe("scheduling policies", function () {
         assert.ok(container.args!.includes(step.step), `the container of ${step.step}`);
         assert.match(container.resources?.requests?.memory ?? "", /^\d+Mi$/, step.step);
       }
-      // The join is not a measured step: it keeps the rendering's own small requests.
-      assert.deepEqual(byName.get("join")!.resources, batched.spec.templates.find((t) => t.name === "tiles")!.containerSet!.containers[0]!.resources);
+      // The join is not a measured step: it keeps the rendering's own small CPU and memory (and carries the pod's disk, below).
+      const rendered = batched.spec.templates.find((t) => t.name === "tiles")!.containerSet!.containers[0]!.resources!;
+      assert.deepEqual({ ...byName.get("join")!.resources, requests: { ...byName.get("join")!.resources!.requests, "ephemeral-storage": undefined } }, { ...rendered, requests: { ...rendered.requests, "ephemeral-storage": undefined } });
       const split = result.spec.templates.find((t) => t.name === "split-batch")!;
       assert.match(split.container!.resources?.requests?.cpu ?? "", /^\d+m$/, "the split's batch pods are sized from the split's measurement");
       assert.equal(workflowSpec(result).parallelism, ahn3.chosen!.parallelism);
+    });
+
+    it("budget requests the plan's disk on the tile batch pod (its join, which owns the pieces), and slots × that fits the node's volume", function () {
+      const e = ahn3.chosen!;
+      const a = ahn3.request.assumptions;
+      const result = applyPolicy(budgetPolicy, batched, { plan: ahn3, cluster: awsFacts(e.candidate.spot) });
+      const chain = result.spec.templates.find((t) => t.name === "tiles")!.containerSet!.containers;
+      const disk = chain.map((c) => c.resources?.requests?.["ephemeral-storage"]).filter((q): q is string => q !== undefined);
+      assert.deepEqual(disk, [`${e.podDiskGiB}Gi`], "one request, on the join");
+      assert.equal(chain.find((c) => c.name === "join")!.resources!.requests!["ephemeral-storage"], `${e.podDiskGiB}Gi`);
+      // At AHN3 scale a batch's pieces alone are ~100 GB: far above a default 20 GiB root volume.
+      assert.ok(e.podDiskGiB * GiB >= e.batchDisk.pieces + e.batchDisk.window + e.batchDisk.rasters && e.batchDisk.pieces > 50e9, `${e.podDiskGiB} GiB for ${e.batchDisk.pieces} B of pieces`);
+      // What the kubelet lets pods use on the plan's volume (its eviction threshold and the system's share kept) holds every slot's request.
+      const forPods = e.nodeVolumeGiB * (1 - a.diskEvictionFraction) - a.systemDiskGB;
+      assert.ok(e.slotsPerNode * e.podDiskGiB <= forPods, `${e.slotsPerNode} × ${e.podDiskGiB} GiB on a ${e.nodeVolumeGiB} GiB volume`);
+      assert.ok(e.slotsPerNode * e.podDiskGiB > forPods - 2, "and the volume is not oversized");
+      // Quantities a scheduler reads: the other containers ask for no disk of their own.
+      assert.ok(chain.filter((c) => c.name !== "join").every((c) => c.resources?.requests?.["ephemeral-storage"] === undefined));
+    });
+
+    it("apply's value checks reach containerSet containers: a disk request that is not a quantity is refused", function () {
+      const bad = policy("bad-disk", (m) => {
+        const join = m.spec.templates.find((t) => t.containerSet)!.containerSet!.containers[0]!;
+        join.resources = { ...join.resources, requests: { ...join.resources?.requests, "ephemeral-storage": "183 GB" } };
+      });
+      assert.throws(() => applyPolicy(bad, batched, { cluster: NO_CLUSTER_FACTS }), /template 'tiles' container 'join': resources\.requests\.ephemeral-storage is "183 GB"; it must be a Kubernetes quantity/);
     });
 
     it("spot gives the tile batch pods and the split's pods node-loss retries and spot tolerations", function () {

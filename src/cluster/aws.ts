@@ -58,6 +58,8 @@ export interface AwsSettings {
   readonly spot: boolean;
   readonly cpuLimit: number;
   readonly arch: "amd64" | "arm64";
+  /** The workflow nodes' root volume, GiB: the plan's `nodeVolumeGiB` (its tile batch pods' disk and the system's). */
+  readonly nodeVolumeGiB: number;
 }
 
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -136,6 +138,7 @@ export function awsSettings(plan: Plan, raw: AwsRawConfig, zones?: readonly stri
     spot,
     cpuLimit: machine.vcpus * nodes,
     arch: machine.arch === "arm64" ? "arm64" : "amd64",
+    nodeVolumeGiB: plan.chosen.nodeVolumeGiB,
   };
 }
 
@@ -183,15 +186,22 @@ export function nodePoolSpec(s: AwsSettings, nodeClassName: string): INodePool["
   };
 }
 
+/** The root device of the AL2023 EKS AMIs (KARPENTER_AMI_ALIAS): Karpenter's own default mapping names it. */
+export const ROOT_DEVICE = "/dev/xvda";
+
 /**
  * The EC2NodeClass spec (karpenter.k8s.aws/v1): nodes run as `role`, in the subnets and with the
  * security group that carry the cluster's discovery tag (the private subnets and the EKS cluster
- * security group, both tagged by the program).
+ * security group, both tagged by the program), on a gp3 root volume of `rootVolumeGiB` (the plan's
+ * `nodeVolumeGiB`; Karpenter's default would be 20Gi). The kubelet's emptyDirs, where a tile batch
+ * pod's pieces land, live on it, and Karpenter counts it as the node's ephemeral storage when it
+ * places pods by their ephemeral-storage requests.
  */
-export function ec2NodeClassSpec(role: string, clusterName: string, tags: Readonly<Record<string, string>>): IEC2NodeClass["spec"] {
+export function ec2NodeClassSpec(role: string, clusterName: string, tags: Readonly<Record<string, string>>, rootVolumeGiB: number): IEC2NodeClass["spec"] {
   return {
     role,
     amiSelectorTerms: [{ alias: KARPENTER_AMI_ALIAS }],
+    blockDeviceMappings: [{ deviceName: ROOT_DEVICE, rootVolume: true, ebs: { volumeSize: `${rootVolumeGiB}Gi`, volumeType: "gp3", encrypted: true, deleteOnTermination: true } }],
     subnetSelectorTerms: [{ tags: discoveryTag(clusterName) }],
     securityGroupSelectorTerms: [{ tags: discoveryTag(clusterName) }],
     // IMDSv2 only, one hop: pods cannot reach the node role's credentials through the metadata service.

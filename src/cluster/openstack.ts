@@ -39,6 +39,8 @@ export interface OpenStackSizing {
   readonly nodeCount: number;
   readonly minNodeCount: number;
   readonly maxNodeCount: number;
+  /** GB of each node's boot volume: the plan's `nodeVolumeGiB` (its tile batch pods' disk and the system's). */
+  readonly bootVolumeGB: number;
 }
 
 type Raw = Readonly<Record<string, unknown>>;
@@ -120,7 +122,7 @@ export function openStackSizing(plan: Plan): OpenStackSizing {
   if (plan.request.cloud !== "openstack") throw new ClusterConfigError([`the plan is for ${plan.request.cloud}, not OpenStack: set naaw:cloud to openstack and naaw:openstackFlavors`]);
   if (!plan.feasible || !plan.chosen) throw new ClusterConfigError([`the plan is infeasible (${plan.reason ?? "no candidate"}): change naaw:budget, naaw:deadlineHours or naaw:openstackFlavors and re-plan`]);
   const { machine, nodes } = plan.chosen.candidate;
-  return { flavor: machine.name, nodeCount: nodes, minNodeCount: 1, maxNodeCount: nodes };
+  return { flavor: machine.name, nodeCount: nodes, minNodeCount: 1, maxNodeCount: nodes, bootVolumeGB: plan.chosen.nodeVolumeGiB };
 }
 
 /**
@@ -128,6 +130,9 @@ export function openStackSizing(plan: Plan): OpenStackSizing {
  * (`pulumi up` installs Argo through it) but only from `naaw:apiAllowedCidrs`. Magnum makes the
  * nodes' and the load balancer's security groups itself; `master_lb_allowed_cidrs` (comma-delimited;
  * empty means 0.0.0.0/0) is what limits who reaches the API (Magnum user guide, Kubernetes labels).
+ * `boot_volume_size`: the nodes boot from a Cinder volume of the plan's size, so the root filesystem,
+ * where the kubelet keeps emptyDirs (a tile batch pod's pieces), holds the plan's disk whatever the
+ * flavor's own disk. Magnum's `docker_volume_size` would not do: it holds only the container images.
  */
 export function magnumLabels(sizing: OpenStackSizing, settings: Pick<OpenStackSettings, "apiAllowedCidrs">): Record<string, string> {
   if (settings.apiAllowedCidrs.length === 0) throw new ClusterConfigError(["naaw:apiAllowedCidrs is empty: Magnum would open the API to 0.0.0.0/0; set the CIDRs that may reach it"]);
@@ -137,6 +142,7 @@ export function magnumLabels(sizing: OpenStackSizing, settings: Pick<OpenStackSe
     min_node_count: String(sizing.minNodeCount),
     master_lb_floating_ip_enabled: "true",
     master_lb_allowed_cidrs: settings.apiAllowedCidrs.join(","),
+    boot_volume_size: String(sizing.bootVolumeGB),
   };
 }
 

@@ -68,9 +68,14 @@ function money(value: number, currency: string): string {
  */
 export function choosePlan(estimates: readonly Estimate[], request: PlanRequest): PlanChoice {
   const order = byObjective(request);
-  const sorted = [...estimates].sort(order);
-  if (sorted.length === 0) {
+  if (estimates.length === 0) {
     return { feasible: false, reason: "no machine type fits one tile's pods; try a smaller tile size or a machine with more memory", minimum: {}, candidates: [] };
+  }
+  // Candidates whose nodes cannot have the disk they need never run; when none can, the one needing least says what would.
+  const sorted = estimates.filter((e) => e.unfit === undefined).sort(order);
+  if (sorted.length === 0) {
+    const least = [...estimates].sort((a, b) => a.nodeDiskNeedGiB - b.nodeDiskNeedGiB || order(a, b))[0]!;
+    return { feasible: false, reason: `no candidate's nodes can have the disk they need; the least: ${least.unfit}`, minimum: {}, candidates: [...estimates].sort(order) };
   }
   const unpriced = sorted.some((e) => e.totalCost === undefined);
   const meetsDeadline = (e: Estimate) => request.deadlineHours === undefined || e.makespanHours <= request.deadlineHours;
@@ -112,6 +117,7 @@ export function choosePlan(estimates: readonly Estimate[], request: PlanRequest)
 /** The best candidate of each machine type and market, in objective order: SkyPilot's table. */
 export function bestPerMachine(estimates: readonly Estimate[], request: PlanRequest, chosen?: Estimate): Estimate[] {
   const order = byObjective(request);
+  estimates = estimates.filter((e) => e.unfit === undefined);
   const fits = (e: Estimate) => (request.deadlineHours === undefined || e.makespanHours <= request.deadlineHours) && (request.budget === undefined || cost(e) <= request.budget);
   const best = new Map<string, Estimate>();
   for (const e of [...estimates].sort((a, b) => Number(fits(b)) - Number(fits(a)) || order(a, b))) {

@@ -45,7 +45,7 @@ function summaryLine(e: Estimate, currency: string): string {
   const c = e.candidate;
   const market = c.machine.spotPrice === undefined && c.machine.price === undefined ? "" : c.spot ? " (spot)" : " (on demand)";
   const cost = e.totalCost === undefined ? "cost not priced" : `${money(e.totalCost)} ${currency}${e.storageMonthCost !== undefined ? ` (+ ${money(e.storageMonthCost)} ${currency} a month to keep intermediates and outputs in S3)` : ""}`;
-  return `${c.nodes} × ${c.machine.name}${market}, ${c.tileSize} m tiles (${e.tileCounts.tiles}), parallelism ${e.parallelism}, tile batch pods of ${e.podMemoryGiB} GiB and ${e.podCpu} CPU: ${e.makespanHours.toFixed(2)} h, ${cost}`;
+  return `${c.nodes} × ${c.machine.name}${market}, ${c.tileSize} m tiles (${e.tileCounts.tiles}), parallelism ${e.parallelism}, tile batch pods of ${e.podMemoryGiB} GiB and ${e.podCpu} CPU, ${e.nodeVolumeGiB} GiB of disk a node: ${e.makespanHours.toFixed(2)} h, ${cost}`;
 }
 
 /** The terminal answer: what was asked, the chosen plan, the candidates and the bill. */
@@ -96,7 +96,9 @@ export function formatPlan(plan: Plan, options: { readonly rows?: number; readon
     const t = e.timeline;
     out.push("");
     out.push(`time: cluster ${duration(t.clusterCreate)}, nodes ${duration(t.nodeStart)}, split ${duration(t.split)} (${e.batches.splitBatches} pod${e.batches.splitBatches === 1 ? "" : "s"}), tiles ${duration(t.tiles)} (${e.batches.tileBatches} batch${e.batches.tileBatches === 1 ? "" : "es"} of up to ${e.batches.tilesPerBatch} tile${e.batches.tilesPerBatch === 1 ? "" : "s"}), merge ${duration(t.merge)}`);
-    out.push(`cluster settings: workflow param tile_size=${e.candidate.tileSize}, Argo parallelism ${e.parallelism}, Karpenter limits.cpu ${e.candidate.nodes * e.candidate.machine.vcpus}`);
+    const cpu = r.cloud === "aws" ? `Karpenter limits.cpu ${e.candidate.nodes * e.candidate.machine.vcpus}` : `Magnum max_node_count ${e.candidate.nodes}`;
+    const volume = r.cloud === "aws" ? `EC2NodeClass root volume ${e.nodeVolumeGiB}Gi` : `Magnum boot_volume_size ${e.nodeVolumeGiB}`;
+    out.push(`cluster settings: workflow param tile_size=${e.candidate.tileSize}, Argo parallelism ${e.parallelism}, ${cpu}, ${volume}, tile batch pod ephemeral-storage ${e.podDiskGiB}Gi`);
   }
   for (const note of plan.notes) out.push(`note: ${note}`);
   return out.join("\n") + "\n";

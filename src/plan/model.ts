@@ -1,7 +1,7 @@
 import { BatchPlan, batchingForParallelism, planBatches } from "../workflow/argo/batching";
 import { CHAIN_WINDOW } from "../workflow/argo/batched/layout";
 import type { Calibration, StepCalibration } from "./calibration";
-import { podsPerNode, PodSize, splitPod, tileBatchPod } from "./pods";
+import { BatchDisk, batchDiskGiB, nodeVolumeGiB, podsPerNode, PodSize, splitPod, tileBatchDisk, tileBatchPod } from "./pods";
 import type { RegionalPrices } from "./prices/catalog";
 import { MachineType, PlanInputError, PlanRequest } from "./request";
 import { TileCounts, tileCountsFor } from "./volume";
@@ -10,6 +10,10 @@ export { stepMemoryBytes } from "./pods";
 
 const GB = 1e9;
 const HOURS_PER_MONTH = 730;
+/** The largest EBS gp3 volume, GiB (16 TiB). */
+export const EBS_GP3_MAX_GIB = 16384;
+/** The system node group's root volume, GiB: the EKS managed node group's default diskSize, which components/AwsCluster.ts keeps. */
+export const SYSTEM_NODE_DISK_GIB = 20;
 
 /** One cluster to price: a machine type, how many, on spot or on demand, and the tile size. */
 export interface Candidate {
@@ -59,7 +63,15 @@ export interface Estimate {
   /** The batched run's sizes: split batches, tile batches, tiles per batch, the Workflow object's nodes. */
   readonly batches: BatchPlan;
   /** Bytes on a tile batch pod's volume at its fullest: its tiles' pieces, the tiles in flight, its rasters. */
-  readonly podScratchBytes: number;
+  readonly batchDisk: BatchDisk;
+  /** A tile batch pod's ephemeral-storage request, GiB (the budget policy sets it on the pod's join container). */
+  readonly podDiskGiB: number;
+  /** The disk a node needs for `slotsPerNode` such pods and the system, GiB. */
+  readonly nodeDiskNeedGiB: number;
+  /** The workflow nodes' root volume, GiB: the need, or `naaw:ebsGBPerNode` when the stack fixes it. Priced per node-hour. */
+  readonly nodeVolumeGiB: number;
+  /** Set when the candidate cannot run: its nodes need more disk than the volume can have (names the key and the size needed). */
+  readonly unfit?: string;
   readonly timeline: Timeline;
   readonly makespanHours: number;
   readonly nodeHours: number;
@@ -148,8 +160,20 @@ export function estimate(candidate: Candidate, context: ModelContext): Estimate 
   const tileWaves = Math.ceil(batches.tileBatches / parallelism);
   const tiles = podOverhead + Math.max(tileWaves * batchSeconds, batches.tileBatches / a.argoPodsPerSecond) * (spot ? 1 + a.spotInterruptionOverhead : 1);
   const tileNodes = Math.min(nodes, Math.ceil(batches.tileBatches / slots));
-  // Argo puts a batch's pieces on the pod's volume before the containers start; the chain keeps CHAIN_WINDOW tiles' intermediates.
-  const podScratchBytes = n * counts.meanPoints * (pieceBytesPerPoint + rasterBytesPerPoint) + Math.min(n, CHAIN_WINDOW) * counts.maxPoints * bytesPerPoint(tileSteps);
+  // Disk: Argo puts a batch's pieces on the pod's volume before the containers start; the chain keeps
+  // CHAIN_WINDOW tiles' intermediates; the rasters stay until the pod ends. A node holds `slots` such pods.
+  const batchDisk = tileBatchDisk(cal, n, counts.maxPoints, CHAIN_WINDOW);
+  const podDiskGiB = batchDiskGiB(batchDisk, a.diskHeadroom);
+  const nodeDiskNeedGiB = nodeVolumeGiB(slots, podDiskGiB, a);
+  const fixedVolume = request.cloud === "aws" ? request.nodeVolumeGB : undefined;
+  const volume = fixedVolume ?? nodeDiskNeedGiB;
+  const needs = `${nodes} × ${machine.name} nodes need ${nodeDiskNeedGiB} GiB of disk each (${slots} tile batch pod${slots === 1 ? "" : "s"} of ${podDiskGiB} GiB, mostly ${n} tiles' pieces, and ${a.systemDiskGB} GiB for the OS and images)`;
+  const unfit =
+    fixedVolume !== undefined && fixedVolume < nodeDiskNeedGiB
+      ? `naaw:ebsGBPerNode is ${fixedVolume} GiB, but ${needs}: set naaw:ebsGBPerNode to at least ${nodeDiskNeedGiB}, or unset it so that the plan sizes the volume`
+      : request.cloud === "aws" && volume > EBS_GP3_MAX_GIB
+        ? `${needs}, more than an EBS gp3 volume holds (${EBS_GP3_MAX_GIB} GiB): more nodes make more, smaller batches`
+        : undefined;
 
   const merge = steps("merge").reduce((t, s) => t + podOverhead + cpu(s, points) + transfer(bytesPerPoint([s]) * points), 0);
   const nodeStart = a.nodeBootSeconds + a.imagePullSeconds;
@@ -191,7 +215,8 @@ export function estimate(candidate: Candidate, context: ModelContext): Estimate 
     const gets = inputGets + pieceFiles + steps("merge").reduce((n, s) => n + perSampleTile(s.inputFilesPerRun), 0);
     lines.push(line("requests", "S3 PUT requests (pieces, tile rasters, outputs)", puts / 1000, "1000 requests", regional.s3PutPer1000));
     lines.push(line("requests", `S3 GET requests (pieces, tile rasters${inputGets > 0 ? ", input in ranges" : ""})`, gets / 1000, "1000 requests", regional.s3GetPer1000));
-    lines.push(line("ebs", "EBS gp3 root volumes", ((nodeHours + a.systemNodes * makespanHours) * a.ebsGBPerNode) / HOURS_PER_MONTH, "GB-months", regional.ebsGp3PerGBMonth));
+    // Billed for each node's life: the workflow nodes' volume as the plan sizes it, the system nodes' EKS default.
+    lines.push(line("ebs", `EBS gp3 root volumes (${volume} GiB a workflow node, ${SYSTEM_NODE_DISK_GIB} GiB a system node)`, (nodeHours * volume + a.systemNodes * makespanHours * SYSTEM_NODE_DISK_GIB) / HOURS_PER_MONTH, "GB-months", regional.ebsGp3PerGBMonth));
     lines.push(line("egress", "Data transfer out (results downloaded once)", a.downloadResults ? outputBytes / GB : 0, "GB", regional.egressPerGB));
     // Apart, because Argo's artifact GC can delete the intermediates when the run ends; the outputs are the point.
     lines.push(line("storageMonth", "S3 storage of the intermediates (pieces, tile rasters), a month after the run", intermediateBytes / GB, "GB-months", regional.s3StoragePerGBMonth, "month"));
@@ -210,7 +235,11 @@ export function estimate(candidate: Candidate, context: ModelContext): Estimate 
     podCpu: batchPod.millicores / 1000,
     splitSlotsPerNode: splitSlots,
     batches,
-    podScratchBytes,
+    batchDisk,
+    podDiskGiB,
+    nodeDiskNeedGiB,
+    nodeVolumeGiB: volume,
+    ...(unfit ? { unfit } : {}),
     timeline,
     makespanHours,
     nodeHours,

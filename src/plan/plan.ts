@@ -94,7 +94,10 @@ export function planRun(inputs: PlanInputs): Plan {
   const choice = choosePlan(candidates, request);
   const chosen = choice.feasible ? choice.chosen : undefined;
   if (chosen) {
-    notes.push(...batchNotes(chosen, request.assumptions.ebsGBPerNode));
+    notes.push(...batchNotes(chosen));
+    notes.push(diskNote(chosen, request));
+    const leftOut = candidates.filter((e) => e.unfit !== undefined).length;
+    if (leftOut > 0 && request.nodeVolumeGB !== undefined) notes.push(`${leftOut} of the ${candidates.length} candidates left out: their nodes need more disk than naaw:ebsGBPerNode (${request.nodeVolumeGB} GiB)`);
     const intermediates = chosen.lines.find((l) => l.period === "month" && /intermediates/.test(l.name));
     if (intermediates?.cost !== undefined && chosen.totalCost !== undefined && intermediates.cost > chosen.totalCost) {
       notes.push(`keeping the intermediates a month (${intermediates.quantity.toFixed(0)} GB) costs ${intermediates.cost.toFixed(2)} ${request.currency}, more than the run: let Argo's artifact GC delete them when the workflow ends`);
@@ -124,8 +127,8 @@ export function planRun(inputs: PlanInputs): Plan {
   };
 }
 
-/** What the batched run holds in its Workflow object, and what a tile batch pod holds on its node's volume. */
-function batchNotes(e: Estimate, ebsGBPerNode: number): string[] {
+/** What the batched run holds in its Workflow object. */
+function batchNotes(e: Estimate): string[] {
   const b = e.batches;
   const limit = ARGO_OBJECT_LIMITS.nodes.toLocaleString("en-US");
   const sizes = `${b.splitBatches} split pod${b.splitBatches === 1 ? "" : "s"} of up to ${b.inputsPerSplit} input files, ${b.tileBatches} tile batch pod${b.tileBatches === 1 ? "" : "s"} of up to ${b.tilesPerBatch} tile${b.tilesPerBatch === 1 ? "" : "s"}`;
@@ -135,11 +138,20 @@ function batchNotes(e: Estimate, ebsGBPerNode: number): string[] {
       : `the batched run needs ${b.childWorkflows} child Workflow${b.childWorkflows === 1 ? "" : "s"} of up to ${b.batchesPerChild} tile batches (${sizes}; ${b.nodes.toLocaleString("en-US")} nodes in the largest object, at most ${limit}), which the rendering does not make yet: merge the input files into fewer, larger ones`,
   ];
   if (e.parallelism > MAX_TILE_BATCHES && e.tileCounts.tiles > MAX_TILE_BATCHES) notes.push(`the cluster runs ${e.parallelism} pods at once but the rendering makes at most ${MAX_TILE_BATCHES} tile batches: the other slots serve only the split`);
-  const perNode = e.podScratchBytes * e.slotsPerNode;
-  if (perNode > ebsGBPerNode * 1e9) {
-    notes.push(`a tile batch pod holds its tiles' pieces, the tiles in flight and its rasters on its volume (${formatBytes(e.podScratchBytes)}), ${e.slotsPerNode} such pod${e.slotsPerNode === 1 ? "" : "s"} a node: more than the ${ebsGBPerNode} GB root volume priced (naaw:ebsGBPerNode); nodes need at least ${Math.ceil(perNode / 1e9 + 20)} GB of disk (or more nodes, which make more, smaller batches)`);
-  }
   return notes;
+}
+
+/** What a tile batch pod holds on its node's disk, and where the node's volume size goes on the cloud. */
+function diskNote(e: Estimate, request: PlanRequest): string {
+  const d = e.batchDisk;
+  const a = request.assumptions;
+  const pod = `a tile batch pod requests ${e.podDiskGiB} GiB of ephemeral storage (its ${e.batches.tilesPerBatch} tiles' pieces ${formatBytes(d.pieces)}, ${formatBytes(d.window)} of intermediates in flight, ${formatBytes(d.rasters)} of rasters, ×${a.diskHeadroom} headroom)`;
+  const node = `${e.slotsPerNode} such pod${e.slotsPerNode === 1 ? "" : "s"} a node and ${a.systemDiskGB} GiB for the OS and images, ${Math.round(a.diskEvictionFraction * 100)}% kept free for the kubelet`;
+  if (request.cloud === "openstack") {
+    return `${pod}; ${node}: the nodes boot from a ${e.nodeVolumeGiB} GB Cinder volume (Magnum's boot_volume_size label), so the project's Cinder quota must hold ${e.candidate.nodes} × ${e.nodeVolumeGiB} GB; not priced (only compute is)`;
+  }
+  const fixed = request.nodeVolumeGB !== undefined ? `naaw:ebsGBPerNode fixes it at ${e.nodeVolumeGiB} GiB (${e.nodeDiskNeedGiB} needed)` : `the plan sizes it (set naaw:ebsGBPerNode to fix it)`;
+  return `${pod}; ${node}: the workflow nodes' root volume is ${e.nodeVolumeGiB} GiB, ${fixed}`;
 }
 
 const round = (value: number, digits = 4): number => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -153,6 +165,7 @@ function estimateJson(e: Estimate): Record<string, unknown> {
     nodes: e.candidate.nodes,
     parallelism: e.parallelism,
     tileSize: e.candidate.tileSize,
+    nodeVolumeGiB: e.nodeVolumeGiB,
     makespanHours: round(e.makespanHours),
     cost: e.totalCost === undefined ? null : round(e.totalCost, 2),
   };
@@ -176,6 +189,8 @@ export function planJson(plan: Plan): Record<string, unknown> {
     tiles: e?.tileCounts.tiles ?? null,
     podMemoryGiB: e?.podMemoryGiB ?? null,
     podCpu: e?.podCpu ?? null,
+    podDiskGiB: e?.podDiskGiB ?? null,
+    nodeVolumeGiB: e?.nodeVolumeGiB ?? null,
     batches: e ? { splitBatches: e.batches.splitBatches, inputsPerSplit: e.batches.inputsPerSplit, tileBatches: e.batches.tileBatches, tilesPerBatch: e.batches.tilesPerBatch, childWorkflows: e.batches.childWorkflows, workflowNodes: e.batches.nodes } : null,
     cpuLimit: e ? e.candidate.nodes * e.candidate.machine.vcpus : null,
     makespanHours: e ? round(e.makespanHours) : null,

@@ -77,3 +77,47 @@ export function podsPerNode(machine: MachineType, size: PodSize, a: ModelAssumpt
   const byMemory = Math.floor(memoryGiB / Math.max(size.memoryGiB, 1 / 1024) + 1e-9);
   return Math.max(0, Math.min(byCpu, byMemory));
 }
+
+/** Bytes a step writes per point (the calibration's outputBytesPerMillionPoints), summed over steps. */
+function bytesPerPoint(steps: readonly StepCalibration[]): number {
+  return steps.reduce((n, s) => n + s.outputBytesPerMillionPoints, 0) / 1e6;
+}
+
+/** What a tile batch pod keeps on its volume at its fullest, in bytes, before headroom. */
+export interface BatchDisk {
+  /** Its tiles' pieces: Argo downloads the bucket's whole folder before the containers start. */
+  readonly pieces: number;
+  /** The chain's window: CHAIN_WINDOW tiles' intermediates of every tile step at once. */
+  readonly window: number;
+  /** The rasters it exports, kept until the pod ends (Argo uploads them then). */
+  readonly rasters: number;
+}
+
+/**
+ * A tile batch pod's disk for `tilesPerBatch` tiles of up to `maxPoints` points (every tile taken at
+ * the largest: a bucket may be all full tiles), with `window` tiles in flight. The pieces are the
+ * split's output (37 B a point); the intermediates, each tile step's; the rasters, the last step's.
+ */
+export function tileBatchDisk(calibration: Calibration, tilesPerBatch: number, maxPoints: number, window: number): BatchDisk {
+  const split = calibration.steps.filter((s) => s.phase === "split");
+  const tile = calibration.steps.filter((s) => s.phase === "tile");
+  return {
+    pieces: tilesPerBatch * maxPoints * bytesPerPoint(split),
+    window: Math.min(tilesPerBatch, window) * maxPoints * bytesPerPoint(tile),
+    rasters: tilesPerBatch * maxPoints * bytesPerPoint(tile.slice(-1)),
+  };
+}
+
+/** The pod's ephemeral-storage request in whole GiB: the three parts times the headroom, rounded up. */
+export function batchDiskGiB(disk: BatchDisk, headroom: number): number {
+  return Math.max(1, Math.ceil(((disk.pieces + disk.window + disk.rasters) * headroom) / GiB));
+}
+
+/**
+ * A node's volume in GiB for `slots` batch pods of `podGiB` each: the pods' requests plus the system's
+ * share (OS, images), grown so that the kubelet's hard eviction threshold (nodefs.available below
+ * `evictionFraction` of the disk) is never reached when every pod fills its request.
+ */
+export function nodeVolumeGiB(slots: number, podGiB: number, a: Pick<ModelAssumptions, "systemDiskGB" | "diskEvictionFraction">): number {
+  return Math.ceil((slots * podGiB + a.systemDiskGB) / (1 - a.diskEvictionFraction));
+}

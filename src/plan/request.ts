@@ -58,8 +58,16 @@ export interface ModelAssumptions {
   readonly systemNodeType: string;
   /** EKS support tier: `standard` needs `upgradePolicy.supportType: STANDARD` (the API's default is extended). */
   readonly controlPlaneSupport: "standard" | "extended";
-  /** gp3 root volume of every node: OS, images, scratch. */
-  readonly ebsGBPerNode: number;
+  /**
+   * Disk every workflow node keeps for itself besides the pods' requests, GiB: the OS (the EKS AL2023
+   * AMI's root filesystem uses about 4 GB), the images containerd pulls and unpacks (the built-ins, the
+   * tile steps' Python images and Argo's executor: several GB, held compressed and unpacked), and logs.
+   */
+  readonly systemDiskGB: number;
+  /** The kubelet evicts pods when the node's filesystem has less than this fraction free (its default hard threshold, nodefs.available<10%). */
+  readonly diskEvictionFraction: number;
+  /** Pods request this much more disk than their pieces, window and rasters add up to (the bytes a point are the calibration sample's). */
+  readonly diskHeadroom: number;
   /** A node stays this long after its last pod before Karpenter removes it. */
   readonly emptyNodeSeconds: number;
   /** The results are downloaded once to the internet (egress). */
@@ -85,7 +93,9 @@ export const DEFAULT_ASSUMPTIONS: ModelAssumptions = {
   systemNodes: 2,
   systemNodeType: "m7i.large",
   controlPlaneSupport: "standard",
-  ebsGBPerNode: 50,
+  systemDiskGB: 20,
+  diskEvictionFraction: 0.1,
+  diskHeadroom: 1.25,
   emptyNodeSeconds: 60,
   downloadResults: true,
   inputReadChunkMiB: 8,
@@ -113,6 +123,11 @@ export interface PlanRequest {
   readonly maxNodes: number;
   readonly currency: string;
   readonly assumptions: ModelAssumptions;
+  /**
+   * `naaw:ebsGBPerNode`, when the stack fixes the workflow nodes' root volume (GiB, what EBS calls GB):
+   * a candidate whose nodes need more disk is left out. Unset: the planner sizes the volume.
+   */
+  readonly nodeVolumeGB?: number;
 }
 
 /** A value of the request that cannot be planned with: one line, exit 2. */

@@ -28,6 +28,8 @@ export interface PlanSettings {
   readonly pointDensity?: number;
   readonly openstackFlavors?: readonly OpenStackFlavor[];
   readonly assumptions?: Partial<ModelAssumptions>;
+  /** `naaw:ebsGBPerNode`: a fixed root volume for the workflow nodes (GiB); unset, the plan sizes it. */
+  readonly nodeVolumeGB?: number;
 }
 
 export const DEFAULT_REGION = "eu-west-1";
@@ -41,6 +43,13 @@ export const DEFAULT_TILE_SIZES = [250, 500, 1000, 2000];
 export function positive(value: unknown, what: string, allowZero = false): number {
   const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
   if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new PlanInputError(`${what} must be a ${allowZero ? "non-negative" : "positive"} number, got '${String(value)}'`);
+  return n;
+}
+
+/** A whole positive number (a volume size in GiB). */
+function wholePositive(value: unknown, what: string): number {
+  const n = positive(value, what);
+  if (!Number.isInteger(n)) throw new PlanInputError(`${what} must be a whole number of GiB, got '${String(value)}'`);
   return n;
 }
 
@@ -100,6 +109,7 @@ export function settingsFromConfig(config: Readonly<Record<string, unknown>>, wh
     pointDensity: get("pointDensity", (v) => positive(v, at("pointDensity"))),
     openstackFlavors: get("openstackFlavors", (v) => flavors(v, where)),
     assumptions: assumptions as Partial<ModelAssumptions>,
+    nodeVolumeGB: get("ebsGBPerNode", (v) => wholePositive(v, at("ebsGBPerNode"))),
   };
 }
 
@@ -134,6 +144,8 @@ export function buildRequest(settings: PlanSettings, volume: DataVolume, default
   if (!Number.isInteger(maxNodes)) throw new PlanInputError(`the most nodes must be a whole number, got ${maxNodes}`);
   if (settings.budget !== undefined) positive(settings.budget, "--budget");
   if (settings.deadlineHours !== undefined) positive(settings.deadlineHours, "--deadline");
+  const eviction = settings.assumptions?.diskEvictionFraction;
+  if (eviction !== undefined && eviction >= 1) throw new PlanInputError(`naaw:diskEvictionFraction must be below 1 (the share of a node's disk the kubelet keeps free), got ${eviction}`);
   return {
     cloud,
     region: settings.region ?? (cloud === "aws" ? DEFAULT_REGION : "openstack"),
@@ -149,5 +161,6 @@ export function buildRequest(settings: PlanSettings, volume: DataVolume, default
     maxNodes,
     currency: cloud === "aws" ? "USD" : (settings.currency ?? "credits"),
     assumptions: { ...DEFAULT_ASSUMPTIONS, ...settings.assumptions },
+    nodeVolumeGB: settings.nodeVolumeGB,
   };
 }

@@ -81,11 +81,14 @@ function valueProblems(manifest: ArgoDocument): string[] {
   if (spec.parallelism !== undefined && !positiveInteger(spec.parallelism)) problems.push(`spec.parallelism is ${shown(spec.parallelism)}; it must be a whole number of pods, at least 1`);
   for (const t of manifest.spec.templates as SchedulableTemplate[]) {
     if (t.parallelism !== undefined && !positiveInteger(t.parallelism)) problems.push(`template '${t.name}': parallelism is ${shown(t.parallelism)}; it must be a whole number of pods, at least 1`);
-    const resources = t.container?.resources;
-    for (const kind of ["requests", "limits"] as const) {
-      for (const [name, quantity] of Object.entries(resources?.[kind] ?? {})) {
-        if (typeof quantity !== "string" || !QUANTITY.test(quantity)) {
-          problems.push(`template '${t.name}': resources.${kind}.${name} is ${shown(quantity)}; it must be a Kubernetes quantity as a string, like "500m" or "2Gi"`);
+    // The template's container, and each container of a containerSet (a tile batch pod).
+    const containers = [...(t.container ? [{ at: "", resources: t.container.resources }] : []), ...(t.containerSet?.containers ?? []).map((c) => ({ at: ` container '${c.name}'`, resources: c.resources }))];
+    for (const { at, resources } of containers) {
+      for (const kind of ["requests", "limits"] as const) {
+        for (const [name, quantity] of Object.entries(resources?.[kind] ?? {})) {
+          if (typeof quantity !== "string" || !QUANTITY.test(quantity)) {
+            problems.push(`template '${t.name}'${at}: resources.${kind}.${name} is ${shown(quantity)}; it must be a Kubernetes quantity as a string, like "500m" or "2Gi"`);
+          }
         }
       }
     }

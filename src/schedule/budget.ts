@@ -1,7 +1,9 @@
 import type { Calibration, StepCalibration } from "../plan/calibration";
-import { Estimate, stepMemoryBytes } from "../plan/model";
+import type { Estimate } from "../plan/model";
+import { JOIN_MEMORY_MIB, stepMemoryBytes, stepMillicores } from "../plan/pods";
 import type { Plan } from "../plan/plan";
 import type { ArgoDocument } from "../workflow/argo";
+import { JOIN_STEP } from "../workflow/argo/batched/chainTemplate";
 import { containerStep, podTemplates, stepsByTemplate, workflowSpec } from "./manifest";
 import { SchedulingContext, SchedulingPolicy, SchedulingPolicyError } from "./policy";
 
@@ -10,20 +12,25 @@ const GiB = 2 ** 30;
 
 /*
  * `budget`: pods sized from what their steps measured, so that they pack the nodes the planner
- * priced, and no more pods at once than the plan has slots.
+ * priced (src/plan/pods.ts sizes them by the same rules), and no more pods at once than the plan has slots.
  *
  * - CPU request: the step's mean cores while it ran (CPU seconds / wall seconds in the calibration),
- *   rounded up to 50m, at least 100m, at most one core (the steps are single-threaded: the planner
- *   gives each pod one vCPU). No CPU limit: a pod may use an idle core.
+ *   rounded up to 50m, at least 100m, at most one core (the steps are single-threaded); the planner's
+ *   `stepMillicores`. No CPU limit: a pod may use an idle core.
  * - Memory request and limit: the step's measured peak, scaled to the plan's largest tile for a tile
- *   step (runtime baseline plus growth per point, src/plan/model.ts `stepMemoryBytes`), times the
+ *   step (runtime baseline plus growth per point, src/plan/pods.ts `stepMemoryBytes`), times the
  *   planner's headroom, rounded up to a MiB. The split and merge steps stream their data, so their
  *   measured peak is taken as it is, as the planner takes it.
+ * - A tile batch pod (a containerSet) asks for the SUM of its containers, as the planner counts it:
+ *   its containers run at once. Its `join` container keeps the rendering's CPU and memory and gets the
+ *   pod's whole ephemeral-storage request, the planner's `podDiskGiB` (its tiles' pieces, the chain's
+ *   window of intermediates, its rasters: all on the pod's emptyDir), so that the scheduler puts no
+ *   more batch pods on a node than its volume (the plan's `nodeVolumeGiB`) holds. The join is the
+ *   container that owns the pieces; one request per pod keeps the sum exact.
  * - `spec.parallelism`: the plan's slots, nodes × slots per node.
  *
- * A split or tile step's requests are at most the per-slot share the planner priced (one vCPU,
- * `podMemoryGiB`: the same figures, rounded up), so any mix of `slotsPerNode` such pods fits one
- * planned node (the merge runs alone). A request that does not fit the node at all
+ * A pod's requests are at most the per-slot share the planner priced, so any mix of `slotsPerNode`
+ * such pods fits one planned node (the merge runs alone). A request that does not fit the node at all
  * (a stale calibration, a plan made for another workflow) is an error, not a pod that stays Pending.
  * Requests the workflow's `resources:` set are replaced: the plan was priced from the measurements.
  */
@@ -35,11 +42,8 @@ function allocatable(plan: Plan, chosen: Estimate): { cpu: number; memoryBytes: 
   return { cpu: m.vcpus - a.reservedCpuPerNode, memoryBytes: (m.memoryGiB - a.reservedMemoryGiB - a.reservedMemoryFraction * m.memoryGiB) * GiB };
 }
 
-/** Mean cores a step kept busy, in millicores: rounded up to 50m, within [100m, 1000m]. */
-export function measuredMillicores(step: StepCalibration): number {
-  const cores = step.wallSeconds > 0 ? step.cpuSeconds / step.wallSeconds : 1;
-  return Math.min(1000, Math.max(100, Math.ceil((cores * 1000) / 50) * 50));
-}
+/** Mean cores a step kept busy, in millicores: the planner's rule (src/plan/pods.ts), so the pods are the ones it priced. */
+export const measuredMillicores: (step: StepCalibration) => number = stepMillicores;
 
 /** Memory a step's pod needs on this plan, in MiB (rounded up). */
 export function plannedMemoryMiB(step: StepCalibration, calibration: Calibration, plan: Plan, chosen: Estimate): number {
@@ -56,7 +60,7 @@ function chosenPlan(context: SchedulingContext): { plan: Plan; chosen: Estimate 
 
 export const budgetPolicy: SchedulingPolicy = {
   name: "budget",
-  description: "requests from the calibration's measured CPU and memory per step, so pods pack the planned nodes; workflow parallelism equal to the plan's slots (nodes × slots per node)",
+  description: "requests from the calibration's measured CPU and memory per step and the plan's disk per tile batch pod (ephemeral-storage), so pods pack the planned nodes; workflow parallelism equal to the plan's slots (nodes × slots per node)",
   apply(manifest: ArgoDocument, context: SchedulingContext): ArgoDocument {
     const { plan, chosen } = chosenPlan(context);
     const calibration = context.calibration ?? plan.calibration;
@@ -71,10 +75,17 @@ export const budgetPolicy: SchedulingPolicy = {
     for (const template of podTemplates(manifest)) {
       if (template.data) continue; // Argo's own pod: nothing of ours to size
       if (template.containerSet) {
-        // A batch of tiles: its containers run at once, each sized for its own step (the join keeps its own).
+        // A batch of tiles: its containers run at once, each sized for its own step (the join keeps its own
+        // CPU and memory and carries the pod's disk).
         let podMiB = 0;
         for (const container of template.containerSet.containers) {
           const id = containerStep(container);
+          if (id === JOIN_STEP) {
+            const requests = { ...container.resources?.requests, "ephemeral-storage": `${chosen.podDiskGiB}Gi` };
+            container.resources = { ...container.resources, requests };
+            podMiB += JOIN_MEMORY_MIB;
+            continue;
+          }
           if (!calibration.steps.some((s) => s.step === id)) continue;
           const step = measuredStep(id, template.name);
           const millicores = measuredMillicores(step);
