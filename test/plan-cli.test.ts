@@ -61,7 +61,9 @@ describe("naaw plan (CLI)", function () {
     assert.match(aws.stdout, /^INSTANCE +vCPUs +Mem\(GiB\) +SPOT +NODES +TILE\(m\) +HOURS +COST\(USD\) +CHOSEN$/m);
     for (const name of ["Workflow nodes", "System nodes", "EKS control plane", "NAT gateway", "NAT data", "S3 storage during the run", "S3 PUT", "S3 GET", "EBS gp3", "Data transfer out", "Total per run", "Total per month of storage"]) assert.ok(aws.stdout.includes(name), name);
     // The batched run: pods of tile batches, their count, and a Workflow object that holds them.
-    assert.match(aws.stdout, /^Chosen: .*, tile batch pods of [\d.]+ GiB and [\d.]+ CPU: /m);
+    assert.match(aws.stdout, /^Chosen: .*, tile batch pods of [\d.]+ GiB and [\d.]+ CPU, \d+ GiB of disk a node: /m);
+    // Disk is a cluster setting: the nodes' root volume and the batch pods' ephemeral-storage request.
+    assert.match(aws.stdout, /^cluster settings: .*Karpenter limits\.cpu \d+, EC2NodeClass root volume \d+Gi, tile batch pod ephemeral-storage \d+Gi$/m);
     assert.match(aws.stdout, /^time: .*split [\d.]+ (min|h) \(140 pods\), tiles [\d.]+ (min|h) \(\d+ batches of up to \d+ tiles\)/m);
     assert.match(aws.stdout, /^note: the batched run holds [\d,]+ nodes in one Workflow object \(at most 3,000\): 140 split pods of up to 10 input files, \d+ tile batch pods/m);
     assert.doesNotMatch(aws.stdout, /child workflows|etcd/i);

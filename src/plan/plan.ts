@@ -145,7 +145,7 @@ function batchNotes(e: Estimate): string[] {
 function diskNote(e: Estimate, request: PlanRequest): string {
   const d = e.batchDisk;
   const a = request.assumptions;
-  const pod = `a tile batch pod requests ${e.podDiskGiB} GiB of ephemeral storage (its ${e.batches.tilesPerBatch} tiles' pieces ${formatBytes(d.pieces)}, ${formatBytes(d.window)} of intermediates in flight, ${formatBytes(d.rasters)} of rasters, ×${a.diskHeadroom} headroom)`;
+  const pod = `a tile batch pod requests ${e.podDiskGiB} GiB of ephemeral storage (its ${e.batches.tilesPerBatch === 1 ? "tile's" : `${e.batches.tilesPerBatch} tiles'`} pieces ${formatBytes(d.pieces)}, ${formatBytes(d.window)} of intermediates in flight, ${formatBytes(d.rasters)} of rasters, ×${a.diskHeadroom} headroom)`;
   const node = `${e.slotsPerNode} such pod${e.slotsPerNode === 1 ? "" : "s"} a node and ${a.systemDiskGB} GiB for the OS and images, ${Math.round(a.diskEvictionFraction * 100)}% kept free for the kubelet`;
   if (request.cloud === "openstack") {
     return `${pod}; ${node}: the nodes boot from a ${e.nodeVolumeGiB} GB Cinder volume (Magnum's boot_volume_size label), so the project's Cinder quota must hold ${e.candidate.nodes} × ${e.nodeVolumeGiB} GB; not priced (only compute is)`;
