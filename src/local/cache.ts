@@ -100,6 +100,8 @@ function isFile(file: string): boolean {
  * runs may share a root (the first to publish a key wins, the others use its entry).
  */
 export class StepCache {
+  private readonly shardsMade = new Set<string>();
+
   constructor(readonly root: string) {}
 
   entryDir(key: string): string {
@@ -147,7 +149,12 @@ export class StepCache {
   /** A fresh private directory for a step to write its outputs into before `commit`. */
   stage(key: string): string {
     const staging = this.stagingName(key);
-    fs.mkdirSync(staging, { recursive: true });
+    try {
+      fs.mkdirSync(staging); // one mkdir, not one per ancestor: this runs before every step
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      fs.mkdirSync(staging, { recursive: true });
+    }
     return staging;
   }
 
@@ -161,7 +168,11 @@ export class StepCache {
     const manifest: CacheManifest = { ...record, files: await describeFiles(staging, signal) };
     fs.writeFileSync(path.join(staging, MANIFEST), JSON.stringify(manifest, null, 1));
     const dir = this.entryDir(key);
-    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    // A shard made once is not made again (a prune that removes it meanwhile is handled below).
+    if (!this.shardsMade.has(path.dirname(dir))) {
+      fs.mkdirSync(path.dirname(dir), { recursive: true });
+      this.shardsMade.add(path.dirname(dir));
+    }
     for (let attempt = 0; attempt < 10; attempt++) {
       try {
         fs.renameSync(staging, dir);
