@@ -338,7 +338,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/export:d7ff6fcf10a3f4a5d9a46880c0b65f357146b2c4d4f2cea6d3be1d805e023753
+        dockerPull: naaw/export:0d446d1b6c65dd792dbbfc6cd996ef125e1ac1ebe9544b171795a242f4138606
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -410,7 +410,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:08f5a515fae507320750fd039faa5b8131050ce588591bc0b5cc03d0a341dac4
+        dockerPull: naaw/features:676f4363ce9fc4711927eeb37460415b65953c760a060579fdaf84174f9f8e34
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -477,7 +477,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/filter:ac594455f6ab8d45abb6f275a904ee26febbe3e3fa27717f621da3e8d61cd408
+        dockerPull: naaw/filter:9ad22c09899be0bb04e3299102c4fec1ed9d819583f71907401726dcac6fdf8b
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -564,7 +564,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/load:6b3ceb5c667b0234bde145a4dd250c7ae1ebb512db173c46b6ab8c433f2a1b13
+        dockerPull: naaw/load:a764ca50ed128df66682f4009ab427233f4781e9d500b9f231a8c33a2d8e4fd9
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -625,7 +625,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/neighbors:6d34ea4720ccda28f5fe8674efe5d9d5c20d63d5d2e8f258f271e79f9868aaa2
+        dockerPull: naaw/neighbors:9b1160b1655c41269a596c63b21a956b5f455fecdf4085f541eaeebbd945bfc8
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -685,7 +685,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/normalize:081f0b893dfc6a605958bb364d5130e1802821c19dc7f08052995c1a3e1bb702
+        dockerPull: naaw/normalize:6fad0df26e9bb5dd82fa277ba61603c3c07f96c7c08e14f1cfc833978d5313bc
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
