@@ -40,9 +40,9 @@ const split: BuiltinStep = {
       onProgress,
       signal,
     };
-    // Several files on several workers: each file in its own thread, then the tiles joined (the same bytes).
+    // Several LAZ files on several workers: each file in its own thread, then the tiles joined (the same bytes).
     const { splitsInParallel, splitInParallel } = await import("../lidar/parallelSplit");
-    if (splitsInParallel(files.length, workers ?? 1)) {
+    if (splitsInParallel(files, workers ?? 1)) {
       const tiles = await reportingInputErrors([LidarInputError], () => splitInParallel({ ...options, workers: workers ?? 1 }));
       return { tiles: listValue(tiles.map((npy) => fileValue(npy))) };
     }
