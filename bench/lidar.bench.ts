@@ -24,7 +24,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { countPoints, Measured, mb, measure, mpps, table, warm } from "./measure";
+import { countPoints, mb, measure, Measured, mpps, runBench, table, warm } from "./measure";
 import { compareRasters, FEATURES, readNumpyRasters } from "./rasters";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -204,12 +204,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: Error) => {
-    process.stderr.write(`bench: ${error.message}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

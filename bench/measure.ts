@@ -224,3 +224,16 @@ export function table(rows: string[][]): string {
     })
     .join("\n");
 }
+
+/** Runs a bench's `main` on the command line's arguments: its code is the exit code; an error is one line and exit 1. */
+export function runBench(main: (argv: string[]) => Promise<number>): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error) => {
+      process.stderr.write(`bench: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -32,7 +32,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { countPoints, Measured, mb, measure, ROOT, table, warm } from "./measure";
+import { countPoints, mb, measure, Measured, ROOT, runBench, table, warm } from "./measure";
 
 const NAAW = path.join(ROOT, "bin", "naaw.js");
 const WORKFLOW = path.join(ROOT, "workflows", "lidar.yaml");
@@ -351,12 +351,4 @@ async function main(argv: string[]): Promise<number> {
   return outcome === 2 || (outcome === 1 && argv.includes("--strict")) ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: Error) => {
-    process.stderr.write(`bench: ${error.message}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

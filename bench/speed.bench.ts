@@ -20,7 +20,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Measured, measure, table, warm } from "./measure";
+import { measure, Measured, runBench, table, warm } from "./measure";
 import { compareNumpyRasters, compareRasters, readNumpyRasters } from "./rasters";
 import { replicateLas } from "./replicateLas";
 
@@ -172,12 +172,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: Error) => {
-    process.stderr.write(`bench: ${error.message}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench(main);
