@@ -51,7 +51,8 @@ export function readNumpyRasters(dir: string): Map<string, Raster> {
   return out;
 }
 
-async function readGeoTiff(file: string): Promise<Raster> {
+/** One band of a GeoTIFF with its grid (origin: the north-west corner). */
+export async function readGeoTiff(file: string): Promise<Raster> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const geotiff = require("geotiff");
   const buf = fs.readFileSync(file);

@@ -33,6 +33,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { countPoints, mb, measure, Measured, ROOT, runBench, table, warm } from "./measure";
+import { FEATURES, readGeoTiff } from "./rasters";
 
 const NAAW = path.join(ROOT, "bin", "naaw.js");
 const WORKFLOW = path.join(ROOT, "workflows", "lidar.yaml");
@@ -40,7 +41,6 @@ const GENERATOR = path.join(ROOT, "scripts", "synthetic_forest.py");
 const DATA = path.join(ROOT, "bench", ".data", "scale");
 /** The LAS files, shared by the sizes (see above); files left by an interrupted run are checked and reused. */
 const LAS = path.join(DATA, "las");
-const FEATURES = ["perc_95_normalized_height", "max_normalized_height", "mean_normalized_height", "pulse_penetration_ratio", "point_density"];
 const ORIGIN = [120000, 480000] as const; // the generator's default south-west corner
 const FILE_SIZE = 200; // m, one LAS file
 const TILE_SIZE = 250; // m, the workflow's tiles
@@ -109,8 +109,6 @@ function stepSeconds(report: string): Map<string, number> {
 
 /** What is wrong with a run's GeoTIFFs (nothing: an empty list). */
 async function checkRasters(out: string, s: Size, points: number): Promise<string[]> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const geotiff = require("geotiff");
   const cols = (s.files[0] * FILE_SIZE) / CELL_SIZE;
   const rows = (s.files[1] * FILE_SIZE) / CELL_SIZE;
   const north = ORIGIN[1] + s.files[1] * FILE_SIZE;
@@ -121,19 +119,15 @@ async function checkRasters(out: string, s: Size, points: number): Promise<strin
       problems.push(`${feature}.tif missing`);
       continue;
     }
-    const tiff = await geotiff.fromFile(file);
-    const image = await tiff.getImage();
-    const [x, y] = image.getOrigin();
-    const [resX, resY] = image.getResolution();
-    if (image.getWidth() !== cols || image.getHeight() !== rows || x !== ORIGIN[0] || y !== north || resX !== CELL_SIZE || resY !== -CELL_SIZE) {
-      problems.push(`${feature}.tif: ${image.getWidth()} x ${image.getHeight()} cells of ${resX} x ${resY} m at (${x}, ${y}), ` +
+    const raster = await readGeoTiff(file);
+    if (raster.cols !== cols || raster.rows !== rows || raster.originX !== ORIGIN[0] || raster.originY !== north || raster.cellSize !== CELL_SIZE) {
+      problems.push(`${feature}.tif: ${raster.cols} x ${raster.rows} cells of ${raster.cellSize} m at (${raster.originX}, ${raster.originY}), ` +
         `expected ${cols} x ${rows} of ${CELL_SIZE} m at (${ORIGIN[0]}, ${north})`);
       continue;
     }
-    const [band] = await image.readRasters();
+    const values = raster.values;
     let empty = 0;
     let sum = 0;
-    const values = band as ArrayLike<number>;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       if (Number.isNaN(v)) empty++;

@@ -9,30 +9,16 @@ import * as path from "path";
 import { writeBuildContext } from "../src/containerize/context";
 import { tileBucket } from "../src/lidar/batches";
 import { tileId } from "../src/lidar/tileStore";
-import { compileWorkflow } from "../src/workflow/compile";
 import { ARGO_OBJECT_LIMITS, ArgoDocument, argoScale, planBatches, renderArgo, scaleProblems } from "../src/workflow/argo";
-import { WorkflowGraph } from "../src/workflow/validate";
 import { argoValidators } from "./helpers/argoSchema";
+import { demoGraph, ROOT } from "./helpers/demo";
 import { runArgoPods } from "./helpers/argoPods";
 import { cutLas } from "./helpers/cutLas";
 import { tempDir } from "./helpers/notebooks";
 import { lidarFile } from "./helpers/testData";
 
-const ROOT = path.resolve(__dirname, "..");
 const NAAW = path.join(ROOT, "bin", "naaw.js");
 const FEATURES = ["perc_95_normalized_height", "max_normalized_height", "mean_normalized_height", "pulse_penetration_ratio", "point_density"];
-
-function demoGraph(): WorkflowGraph {
-  const previous = process.cwd();
-  process.chdir(ROOT);
-  try {
-    const { graph, diagnostics } = compileWorkflow("workflows/lidar.yaml");
-    assert.ok(graph, diagnostics.map((d) => d.message).join("\n"));
-    return graph;
-  } finally {
-    process.chdir(previous);
-  }
-}
 
 /** AHN3 as test/argo-scale.test.ts spells it: 1,400 sheets, 10,000 tiles of 2 km in RD New. */
 const tileIndex = (metres: number): number => Math.floor(Math.floor(metres / 10) / 200);

@@ -19,6 +19,7 @@ import {
   scaleProblems,
 } from "../src/workflow/argo";
 import { argoValidators } from "./helpers/argoSchema";
+import { demoGraph } from "./helpers/demo";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -203,11 +204,7 @@ describe("Argo scale: the nodes and parameters of one Workflow object", function
     it("planBatches' sizes for AHN3 (140 split pods of 10 inputs, 200 tile batches of 50) are what the batched rendering holds: 1,947 nodes", () => {
       const plan = planBatches({ inputs: AHN3.inputs, tiles: AHN3.tiles, parallelism: 200 });
       assert.deepEqual(plan, { splitBatches: 140, inputsPerSplit: 10, tileBatches: 200, tilesPerBatch: 50, childWorkflows: 0, batchesPerChild: 200, nodes: 1_947 });
-      const previous = process.cwd();
-      process.chdir(ROOT);
-      const { graph } = compileWorkflow("workflows/lidar.yaml");
-      process.chdir(previous);
-      const { document: doc, problems } = renderArgo(graph!, { batching: { inputsPerSplit: plan.inputsPerSplit, tileBatches: plan.tileBatches } });
+      const { document: doc, problems } = renderArgo(demoGraph(), { batching: { inputsPerSplit: plan.inputsPerSplit, tileBatches: plan.tileBatches } });
       assert.deepEqual(problems, []);
       assert.deepEqual(validate(doc), []);
       const batch = JSON.stringify({ id: "inputs-139", index: 139, ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, AHN3.inputKey])) });

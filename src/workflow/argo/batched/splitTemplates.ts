@@ -2,9 +2,9 @@ import { sortedByName } from "../../emitter";
 import { GraphStep } from "../../validate";
 import { ArgoContext } from "../context";
 import { ArgoArtifact, ArgoParameter, ArgoTask, ArgoTemplate } from "../model";
-import { CONTAINER_SECURITY, INPUTS_DIR, OUTPUTS_DIR, STEP_PARAM, TMP } from "../layout";
+import { INPUTS_DIR, OUTPUTS_DIR, STEP_PARAM } from "../layout";
 import { paramBinding } from "../params";
-import { retryStrategyOf } from "../templates";
+import { containerCommon, retryStrategyOf } from "../templates";
 import { ABSENT_KEY, PIECES_DIR, SLOTS_DIR, piecesKey, templateNames } from "./layout";
 
 /*
@@ -39,18 +39,7 @@ function splitParam(ctx: ArgoContext, split: GraphStep, name: string): string | 
 const labelled = (step: string) => ({ labels: { "naaw.dev/step": step } });
 
 function container(ctx: ArgoContext, builtin: string, args: string[], step: GraphStep): ArgoTemplate["container"] {
-  const r = step.spec.resources;
-  const requests: Record<string, string> = {};
-  if (r?.cpu !== undefined) requests.cpu = String(r.cpu);
-  if (r?.memory !== undefined) requests.memory = String(r.memory);
-  return {
-    image: ctx.builtinsImage,
-    command: ["naaw", "builtin", builtin],
-    args: ["--inputs", INPUTS_DIR, "--outputs", OUTPUTS_DIR, ...args],
-    ...(Object.keys(requests).length > 0 ? { resources: { requests, ...(r?.memory !== undefined ? { limits: { memory: String(r.memory) } } : {}) } } : {}),
-    securityContext: { ...CONTAINER_SECURITY },
-    volumeMounts: [{ name: "tmp", mountPath: TMP }],
-  };
+  return { image: ctx.builtinsImage, command: ["naaw", "builtin", builtin], args: ["--inputs", INPUTS_DIR, "--outputs", OUTPUTS_DIR, ...args], ...containerCommon(step) };
 }
 
 /** The four tasks of the main DAG that stand for the split step. */
