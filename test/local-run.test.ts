@@ -126,18 +126,31 @@ describe("naaw run: the embedded runner", function () {
   });
   after(() => scratch.cleanup());
 
-  function runner(options: { workers?: number; useCache?: boolean; params?: Record<string, unknown>; cache?: string } = {}): LocalRunner {
+  function runner(options: { workers?: number; useCache?: boolean; params?: Record<string, unknown>; cache?: string; fuseItems?: boolean } = {}): LocalRunner {
     return new LocalRunner(graph, {
       workers: options.workers ?? 2,
       cacheDir: options.cache ?? path.join(scratch.dir, "cache"),
       useCache: options.useCache ?? true,
       params: { files, factor: 2.0, fail_first: 0, ...options.params },
       contextsDir: path.join(scratch.dir, "contexts"),
+      fuseItems: options.fuseItems,
     });
   }
 
+  /** Every entry of a cache: step, item, key and its output files' bytes. */
+  function entriesOf(cache: string): string[] {
+    const store = new StepCache(cache);
+    return fs.readdirSync(cache).filter((d) => /^[0-9a-f]{2}$/.test(d)).flatMap((shard) =>
+      fs.readdirSync(path.join(cache, shard)).map((key) => {
+        const manifest = JSON.parse(fs.readFileSync(path.join(store.entryDir(key), "manifest.json"), "utf8")) as { step: string; item: string; files: Record<string, { sha256: string }> };
+        const files = Object.entries(manifest.files).map(([name, f]) => `${name}=${f.sha256}`).sort().join(",");
+        return `${manifest.step} ${manifest.item} ${key} ${files}`;
+      }),
+    ).sort();
+  }
+
   it("runs every item through every step, in parallel, and stops every service it started", async () => {
-    const run = runner({ cache: path.join(scratch.dir, "cache-a") });
+    const run = runner({ cache: path.join(scratch.dir, "cache-a"), fuseItems: false });
     let peak = 0;
     const watch = setInterval(() => (peak = Math.max(peak, run.servicePids().length)), 20);
     const pids: number[] = [];
@@ -153,6 +166,42 @@ describe("naaw run: the embedded runner", function () {
     assert.ok(result.servicesStarted <= 6 && result.servicesStarted >= 3, `started ${result.servicesStarted}`);
     assert.ok(pids.length > 0);
     for (const pid of new Set(pids)) assert.ok(!alive(pid), `service ${pid} is still running`);
+  });
+
+  it("runs an item's steps in one request to one service a worker, leaving the entries a per-step run leaves", async () => {
+    // GIVEN the same run, once an item's steps a request each to a service per component, once the steps of an item in one request
+    const perStep = runner({ cache: path.join(scratch.dir, "cache-per-step"), fuseItems: false });
+    const perStepResult = await perStep.run();
+    const fused = runner({ cache: path.join(scratch.dir, "cache-fused") });
+    const pids: number[] = [];
+    const sample = setInterval(() => pids.push(...fused.servicePids()), 20);
+    const result = await fused.run();
+    clearInterval(sample);
+    // THEN the results, the timings and the cache entries (keys and bytes) are the same, from one service per worker
+    assert.deepEqual(totals(result, 5), [20, 40, 60, 80, 100]);
+    assert.equal(result.timings.length, 15);
+    assert.ok(result.timings.every((t) => !t.cached && t.attempts === 1));
+    assert.equal(result.servicesStarted, 2, "two workers: two services, each of the three components");
+    assert.deepEqual(entriesOf(path.join(scratch.dir, "cache-fused")), entriesOf(path.join(scratch.dir, "cache-per-step")));
+    assert.equal(entriesOf(path.join(scratch.dir, "cache-fused")).length, 15);
+    assert.equal(perStepResult.items, result.items);
+    for (const pid of new Set(pids)) assert.ok(!alive(pid), `service ${pid} is still running`);
+    // AND a second run finds every entry, whichever way the first ran
+    const again = await runner({ cache: path.join(scratch.dir, "cache-per-step") }).run();
+    assert.ok(again.timings.every((t) => t.cached));
+  });
+
+  it("without the cache, keeps the values only the item's next steps read in memory, and writes the results", async () => {
+    const cache = path.join(scratch.dir, "cache-private");
+    const result = await runner({ cache, useCache: false }).run();
+    assert.deepEqual(totals(result, 5), [20, 40, 60, 80, 100]);
+    // load's and scale's outputs are read by the next step of their item only: no step has them as files.
+    // stats' total, which no step reads, is the run's result: written.
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual(Object.keys(result.outputs.get(`load#${i}`)!), []);
+      assert.deepEqual(Object.keys(result.outputs.get(`scale#${i}`)!), []);
+      assert.deepEqual(Object.keys(result.outputs.get(`stats#${i}`)!), ["total"]);
+    }
   });
 
   it("reuses finished steps from the cache, and redoes only what a changed param affects", async () => {
@@ -172,13 +221,30 @@ describe("naaw run: the embedded runner", function () {
     assert.ok(fresh.timings.every((t) => !t.cached), "--no-cache runs everything");
   });
 
-  it("retries a failing step as its retry says, then succeeds", async () => {
-    for (const f of files) fs.rmSync(`${f}.attempts`, { force: true });
-    const result = await runner({ cache: path.join(scratch.dir, "cache-c"), params: { fail_first: 1 } }).run();
-    const scale = result.timings.filter((t) => t.step === "scale");
-    assert.deepEqual(scale.map((t) => t.attempts), [2, 2, 2, 2, 2]);
-    assert.deepEqual(totals(result, 5), [20, 40, 60, 80, 100]);
-  });
+  for (const fuseItems of [true, false]) {
+    it(`retries a failing step as its retry says, then succeeds (${fuseItems ? "an item's steps in one request" : "a request a step"})`, async () => {
+      for (const f of files) fs.rmSync(`${f}.attempts`, { force: true });
+      const retried: string[] = [];
+      const run = new LocalRunner(graph, {
+        workers: 2, cacheDir: path.join(scratch.dir, `cache-c-${fuseItems}`), useCache: true, fuseItems,
+        params: { files, factor: 2.0, fail_first: 1 }, contextsDir: path.join(scratch.dir, "contexts"),
+        events: { retrying: (task, attempt) => retried.push(`${task.step} ${task.itemName} ${attempt}`) },
+      });
+      const result = await run.run();
+      const scale = result.timings.filter((t) => t.step === "scale");
+      assert.deepEqual(scale.map((t) => t.attempts), [2, 2, 2, 2, 2]);
+      assert.deepEqual(result.timings.filter((t) => t.step !== "scale").map((t) => t.attempts), Array(10).fill(1));
+      assert.deepEqual(retried.sort(), files.map((f) => `scale ${path.basename(f)} 1`).sort());
+      assert.deepEqual(totals(result, 5), [20, 40, 60, 80, 100]);
+    });
+
+    it(`without the cache, retries a step of an item (${fuseItems ? "its steps in one request" : "a request a step"})`, async () => {
+      for (const f of files) fs.rmSync(`${f}.attempts`, { force: true });
+      const result = await runner({ cache: path.join(scratch.dir, `cache-c2-${fuseItems}`), useCache: false, fuseItems, params: { fail_first: 1 } }).run();
+      assert.deepEqual(result.timings.filter((t) => t.step === "scale").map((t) => t.attempts), [2, 2, 2, 2, 2]);
+      assert.deepEqual(totals(result, 5), [20, 40, 60, 80, 100]);
+    });
+  }
 
   it("names the step, the item, the notebook cell and line of a failure, after the retries; keeps what finished", async () => {
     for (const f of files) fs.rmSync(`${f}.attempts`, { force: true });

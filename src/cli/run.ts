@@ -15,6 +15,7 @@ interface RunCommandOptions {
   readonly out?: string;
   readonly workers: number;
   readonly cache: boolean;
+  readonly fuse: boolean;
   readonly cacheDir: string;
   readonly notebooks?: string;
 }
@@ -49,6 +50,7 @@ export function runCommand(): Command {
     .option("--out <dir>", "the run's output directory (the workflow's `out` param when it has one; default: its default)")
     .option("-w, --workers <n>", "steps in flight at once", parseWorkers, os.availableParallelism())
     .option("--no-cache", "run every step again (and keep nothing for later runs)")
+    .option("--no-fuse", "run each step of a foreach item as its own request to a service of its component (default: an item's notebook steps run in one request to one service of their components)")
     .option("--cache-dir <dir>", "where finished steps are kept between runs", DEFAULT_CACHE_DIR)
     .option("--notebooks <dir>", "where `uses: <notebook>/<component>` finds <notebook>.ipynb (default: notebooks/ beside workflows/)")
     .addHelpText("after", "\nExamples:\n  npx naaw run workflows/lidar.yaml\n  npx naaw run workflows/lidar.yaml --set input=data/lidar/*.laz --set tile_size=250 --out out/ahn --workers 2")
@@ -86,6 +88,7 @@ export function runCommand(): Command {
             workers: options.workers,
             cacheDir: options.cacheDir,
             useCache: options.cache,
+            fuseItems: options.fuse,
             events: progress,
             onStart: (runner, cacheDir) => {
               stops = stopOnSignals(

@@ -79,16 +79,31 @@ export class RunValues {
 
   /** A step's inputs and params from its bindings (the component's defaults first); throws on a value it cannot take. */
   bind(task: Task): { inputs: Record<string, StepValue>; params: Record<string, unknown> } {
+    const { inputs, params } = this.bindChained(task, new Set());
+    return { inputs, params };
+  }
+
+  /**
+   * Like `bind`, for a step that runs in one request with the steps in `chained` (of its item): an
+   * input bound to one of their outputs is named by its producer in `fromChain`, not resolved.
+   */
+  bindChained(task: Task, chained: ReadonlySet<string>): { inputs: Record<string, StepValue>; params: Record<string, unknown>; fromChain: Record<string, { step: string; output: string }> } {
     const step = task.step;
     const component = step.component;
     const inputs: Record<string, StepValue> = {};
     const params: Record<string, unknown> = {};
+    const fromChain: Record<string, { step: string; output: string }> = {};
     for (const p of component.params) if (p.default !== undefined) params[p.name] = p.default;
     for (const binding of step.bindings) {
-      const value = this.resolveBinding(binding.binding, task);
+      const b = binding.binding;
+      if (binding.slot === "input" && b.kind === "reference" && b.reference.kind === "step" && chained.has(b.reference.step)) {
+        fromChain[binding.name] = { step: b.reference.step, output: b.reference.output };
+        continue;
+      }
+      const value = this.resolveBinding(b, task);
       if (binding.slot === "input") inputs[binding.name] = value;
       else params[binding.name] = asParam(value, component.params.find((p) => p.name === binding.name)?.type ?? "any", `'${binding.name}' of step '${step.id}'`);
     }
-    return { inputs, params };
+    return { inputs, params, fromChain };
   }
 }

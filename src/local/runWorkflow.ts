@@ -23,6 +23,8 @@ export interface WorkflowRunOptions {
   /** The step cache; a run without cache gets a private one beside it, removed afterwards. */
   readonly cacheDir: string;
   readonly useCache: boolean;
+  /** An item's notebook steps in one request (LocalRunner's `fuseItems`, default true). */
+  readonly fuseItems?: boolean;
   readonly events?: RunEvents;
   /**
    * Told the runner and the cache directory it uses once they exist: the CLI aborts the runner on
@@ -70,7 +72,7 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<Workflow
   const cacheDir = options.useCache ? options.cacheDir : fs.mkdtempSync(scratchPrefix(scratchParent));
   let result: RunResult;
   try {
-    const runner = new LocalRunner(graph, { workers, cacheDir, useCache: options.useCache, params, workflow: options.workflow, events: options.events });
+    const runner = new LocalRunner(graph, { workers, cacheDir, useCache: options.useCache, fuseItems: options.fuseItems, params, workflow: options.workflow, events: options.events });
     options.onStart?.(runner, cacheDir);
     result = await runner.run();
   } finally {

@@ -11,6 +11,8 @@ import { RunLog } from "./runLog";
 import { itemsOf, pointsOfItem, RunValues } from "./runValues";
 import { ServiceCallError, ServicePool, serviceRoots } from "./services";
 import { isUnder, OutsideFiles, outsideFiles } from "./stepInputs";
+import { ChainHost, ChainPlan, chainPlan, chainService, runItemChain } from "./itemChain";
+import type { ServiceDefinition } from "./services";
 import { Task, TaskGraph, taskKey } from "./taskGraph";
 import { asInputFile, describeValue, fileValue, loadValue, SHARED_PATH, StepValue, storeValue, ValueBindingError, valueIdentity } from "./values";
 
@@ -29,6 +31,12 @@ export interface RunOptions {
   /** Named in the run log that `naaw cache` reads. */
   readonly workflow?: string;
   readonly events?: RunEvents;
+  /**
+   * Run each foreach item's notebook steps as one request to one service of their components
+   * (itemChain.ts), not one request per step to a service per component. Default true; false for
+   * a service per component (calibration measures each component's process).
+   */
+  readonly fuseItems?: boolean;
 }
 
 /** What a run tells as it goes (progress, logs). */
@@ -41,6 +49,16 @@ export interface RunEvents {
   retrying?(task: TaskInfo, attempt: number, delaySeconds: number, error: string): void;
   /** A cache entry was not whole: the step runs again and replaces it. */
   cacheDamaged?(task: TaskInfo, problem: string): void;
+}
+
+/** A step that ran: what `publish` needs. */
+export interface ComputedStep {
+  readonly key: string;
+  readonly staging: string;
+  readonly produced: Record<string, StepValue>;
+  readonly seconds: number;
+  readonly attempts: number;
+  readonly cacheable: boolean;
 }
 
 export interface TaskInfo {
@@ -102,6 +120,12 @@ function isBadInput(error: unknown): boolean {
   return !(error instanceof InputChangedError) && !isRetryable(error);
 }
 
+/** The error a step fails the run with: which step, on which item, why, and after how many attempts. */
+function stepFailure(task: Task, info: TaskInfo, error: unknown, attempts: number): StepFailure {
+  const message = `step '${task.step.id}' (${task.step.component.uses})${info.itemName ? ` on ${info.itemName}` : ""}: ${(error as Error).message}`;
+  return new StepFailure(attempts > 1 ? `${message} (after ${attempts} attempts)` : message, info, isBadInput(error));
+}
+
 /**
  * Runs a checked workflow on this machine: built-ins in this process, notebook components as local
  * REST services, the foreach items in parallel (at most `workers` steps at once), each finished step
@@ -119,6 +143,8 @@ export class LocalRunner {
   /** Aborted by `abort`: hashing, reading and waiting end at their next step. */
   private readonly stop = new AbortController();
   private runLog?: RunLog;
+  /** The foreach groups whose items run as chains, by group id. */
+  private readonly chains = new Map<string, { plan: ChainPlan; service: ServiceDefinition }>();
 
   constructor(
     private readonly graph: WorkflowGraph,
@@ -129,6 +155,12 @@ export class LocalRunner {
     this.pool = new ServicePool(serviceRoots(this.cache.root, options.params), Math.max(1, options.workers));
     // Without the cache no key is ever looked up, so the input files need not be hashed.
     this.outside = new OutsideFiles(this.cache.root, options.useCache, this.stop.signal);
+    if (options.fuseItems ?? true) {
+      for (const group of graph.foreach) {
+        const plan = chainPlan(graph, group);
+        if (typeof plan !== "string") this.chains.set(group.id, { plan, service: chainService(plan, (step) => this.contextDir(step)) });
+      }
+    }
   }
 
   private get stopping(): boolean {
@@ -154,7 +186,10 @@ export class LocalRunner {
     if (this.options.useCache) this.runLog = RunLog.start(this.cache.root, this.options.workflow ?? this.graph.spec.name);
     const tasks = new TaskGraph(this.graph);
     const running = new Set<Promise<void>>();
+    const host = this.chainHost(tasks);
     let failure: unknown;
+    // The chains' services start while the first steps (the split) run.
+    for (const { service } of this.chains.values()) this.pool.prestart(service);
     try {
       for (;;) {
         for (const group of tasks.takeGroupsToExpand()) {
@@ -168,15 +203,17 @@ export class LocalRunner {
         while (!failure && !this.stopping && running.size < Math.max(1, this.options.workers)) {
           const task = tasks.next();
           if (!task) break;
-          const promise: Promise<void> = this.runTask(task).then(
-            () => {
-              tasks.finish(task);
-              this.noteItemProgress(task);
-            },
-            (error: unknown) => {
-              failure ??= error;
-            },
-          );
+          const chain = task.item !== undefined && task.step.foreach !== undefined ? this.chains.get(task.step.foreach) : undefined;
+          if (chain) tasks.claimItem(chain.plan.group, task.item!);
+          const work = chain
+            ? runItemChain(host, chain.plan, chain.service, task.item!)
+            : this.runTask(task).then(() => {
+                tasks.finish(task);
+                this.noteItemProgress(task);
+              });
+          const promise: Promise<void> = work.catch((error: unknown) => {
+            failure ??= error;
+          });
           running.add(promise);
           void promise.finally(() => running.delete(promise));
         }
@@ -207,6 +244,62 @@ export class LocalRunner {
     };
   }
 
+  /** What `runItemChain` uses of this runner. */
+  private chainHost(tasks: TaskGraph): ChainHost {
+    return {
+      useCache: this.options.useCache,
+      cacheRoot: this.cache.root,
+      workdir: this.pool.roots.workdir,
+      signal: this.stop.signal,
+      info: (task) => this.info(task),
+      tryCached: async (task, info) => {
+        const { inputs, params } = this.bind(task, info);
+        const { key } = await this.keyOf(task, info, undefined, inputs, params);
+        const found = await this.takeCached(task, info, key);
+        if (found !== "hit") return found;
+        tasks.finish(task);
+        this.noteItemProgress(task);
+        return found;
+      },
+      runStep: async (task, lookedUp) => {
+        await this.runTask(task, lookedUp);
+        tasks.finish(task);
+        this.noteItemProgress(task);
+      },
+      bind: (task, info) => this.bind(task, info),
+      bindChained: (task, info, chained) => {
+        try {
+          return this.values.bindChained(task, chained);
+        } catch (error) {
+          throw new StepFailure(`step '${task.step.id}'${info.itemName ? ` on ${info.itemName}` : ""}: ${(error as Error).message}`, info, true);
+        }
+      },
+      keyOf: (task, info, inputs, params) => this.keyOf(task, info, undefined, inputs, params),
+      fingerprintOutside: (inputs) => this.outside.fingerprints(outsideFiles(inputs, [], this.cache.root)),
+      checkUnchanged: (step, prints) => this.outside.checkUnchanged(prints, step),
+      stage: (label) => this.cache.stage(label),
+      discard: (staging) => this.cache.discard(staging),
+      keptOutput: (name, file, outputsDir) => this.keptOutput(name, file, outputsDir),
+      publish: (task, info, done) => this.publish(task, info, done),
+      finish: (task) => {
+        tasks.finish(task);
+        this.noteItemProgress(task);
+      },
+      runChain: async (service, body) => {
+        const lease = await this.pool.acquire(service);
+        try {
+          return await lease.chain(body);
+        } finally {
+          lease.release();
+        }
+      },
+      stepStarted: (info) => this.options.events?.stepStarted?.(info),
+      retrying: (info, attempt, delay, error) => this.options.events?.retrying?.(info, attempt, delay, error),
+      failure: (task, info, error, attempts) => stepFailure(task, info, error, attempts),
+      isRetryable,
+    };
+  }
+
   /** After the last step of an item finishes, tell the progress display. */
   private noteItemProgress(task: Task): void {
     const group = task.step.foreach;
@@ -232,7 +325,8 @@ export class LocalRunner {
     }
   }
 
-  private async runTask(task: Task): Promise<void> {
+  /** `lookedUp`: the step's entry was just looked up, and missed (it is not looked up again). */
+  private async runTask(task: Task, lookedUp = false): Promise<void> {
     const info = this.info(task);
     const step = task.step;
     const component = step.component;
@@ -242,18 +336,7 @@ export class LocalRunner {
     const cacheable = builtin ? builtin.cacheable : true;
     const { key, reads, prints } = await this.keyOf(task, info, builtin, inputs, params);
 
-    if (cacheable && this.options.useCache) {
-      const found = await this.cache.lookup(key, this.stop.signal);
-      if (found.kind === "hit") {
-        this.runLog?.used(key);
-        this.values.outputs.set(taskKey(task), Object.fromEntries(Object.entries(found.manifest.outputs).map(([name, stored]) => [name, loadValue(stored, found.dir, this.cache.root)])));
-        const timing = { step: step.id, item: info.itemName, seconds: 0, cached: true, attempts: 0 };
-        this.timings.push(timing);
-        this.options.events?.stepFinished?.(info, timing);
-        return;
-      }
-      if (found.kind === "damaged") this.options.events?.cacheDamaged?.(info, `the cache entry ${this.cache.entryDir(key)} is damaged (${found.problem}): computing it again`);
-    }
+    if (cacheable && this.options.useCache && !lookedUp && (await this.takeCached(task, info, key)) === "hit") return;
 
     this.options.events?.stepStarted?.(info);
     const retry = step.spec.retry;
@@ -268,35 +351,54 @@ export class LocalRunner {
           : await this.callComponent(step, inputs, params, staging);
         this.checkInputsUnchanged(step.id, prints, builtin, params, reads);
         const seconds = (performance.now() - started) / 1000;
-        let outputs = produced;
-        if (cacheable) {
-          const stored = Object.fromEntries(Object.entries(produced).map(([name, value]) => [name, storeValue(value, staging, this.cache.root)]));
-          // Another run may have published this key first: then its entry (checked) is used, ours dropped.
-          const entry = await this.cache.commit(key, staging, { step: step.id, item: info.itemName, seconds, outputs: stored }, this.stop.signal);
-          this.runLog?.used(key);
-          outputs = Object.fromEntries(Object.entries(entry.manifest.outputs).map(([name, value]) => [name, loadValue(value, entry.dir, this.cache.root)]));
-        } else {
-          this.cache.discard(staging);
-        }
-        this.values.outputs.set(taskKey(task), outputs);
-        if (step.foreach !== undefined) this.computedItems.add(`${step.foreach}#${task.item}`);
-        const timing = { step: step.id, item: info.itemName, seconds, cached: false, attempts: attempt };
-        this.timings.push(timing);
-        this.options.events?.stepFinished?.(info, timing);
+        await this.publish(task, info, { key, staging, produced, seconds, attempts: attempt, cacheable });
         return;
       } catch (error) {
         this.cache.discard(staging);
         if (this.stopping) throw new RunStoppedError();
-        const retryable = isRetryable(error);
-        const message = `step '${step.id}' (${component.uses})${info.itemName ? ` on ${info.itemName}` : ""}: ${(error as Error).message}`;
-        if (!retryable || attempt >= attemptsAllowed) {
-          throw new StepFailure(attempt > 1 ? `${message} (after ${attempt} attempts)` : message, info, isBadInput(error));
-        }
+        if (!isRetryable(error) || attempt >= attemptsAllowed) throw stepFailure(task, info, error, attempt);
         this.options.events?.retrying?.(info, attempt, delay, (error as Error).message);
         await sleep(delay * 1000, undefined, { signal: this.stop.signal }).catch(() => undefined);
         delay *= 2;
       }
     }
+  }
+
+  /** A cache hit of `key` becomes the step's result; a damaged entry is told about (and will be replaced). */
+  private async takeCached(task: Task, info: TaskInfo, key: string): Promise<"hit" | "miss" | "damaged"> {
+    const found = await this.cache.lookup(key, this.stop.signal);
+    if (found.kind === "damaged") this.options.events?.cacheDamaged?.(info, `the cache entry ${this.cache.entryDir(key)} is damaged (${found.problem}): computing it again`);
+    if (found.kind !== "hit") return found.kind;
+    this.runLog?.used(key);
+    this.values.outputs.set(taskKey(task), Object.fromEntries(Object.entries(found.manifest.outputs).map(([name, stored]) => [name, loadValue(stored, found.dir, this.cache.root)])));
+    const timing = { step: task.step.id, item: info.itemName, seconds: 0, cached: true, attempts: 0 };
+    this.timings.push(timing);
+    this.options.events?.stepFinished?.(info, timing);
+    return "hit";
+  }
+
+  /**
+   * A computed step's outputs become the run's: with the cache, its staged directory is published as
+   * the entry of its key (and the outputs read from there); without it, they stay where they were
+   * staged, in the run's private cache, where nothing is looked up (so nothing is hashed or renamed).
+   */
+  async publish(task: Task, info: TaskInfo, done: ComputedStep): Promise<void> {
+    const step = task.step;
+    let outputs = done.produced;
+    if (!done.cacheable) {
+      this.cache.discard(done.staging);
+    } else if (this.options.useCache) {
+      const stored = Object.fromEntries(Object.entries(done.produced).map(([name, value]) => [name, storeValue(value, done.staging, this.cache.root)]));
+      // Another run may have published this key first: then its entry (checked) is used, ours dropped.
+      const entry = await this.cache.commit(done.key, done.staging, { step: step.id, item: info.itemName, seconds: done.seconds, outputs: stored }, this.stop.signal);
+      this.runLog?.used(done.key);
+      outputs = Object.fromEntries(Object.entries(entry.manifest.outputs).map(([name, value]) => [name, loadValue(value, entry.dir, this.cache.root)]));
+    }
+    this.values.outputs.set(taskKey(task), outputs);
+    if (step.foreach !== undefined) this.computedItems.add(`${step.foreach}#${task.item}`);
+    const timing = { step: step.id, item: info.itemName, seconds: done.seconds, cached: false, attempts: done.attempts };
+    this.timings.push(timing);
+    this.options.events?.stepFinished?.(info, timing);
   }
 
   /**
@@ -354,8 +456,10 @@ export class LocalRunner {
    * the manifest names it there instead of holding a copy); any other file is copied into the staging
    * directory, since it may change after the step.
    */
-  private keptOutput(name: string, file: string, outputsDir: string): string {
+  keptOutput(name: string, file: string, outputsDir: string): string {
     if (isUnder(file, outputsDir)) return file;
+    // A run's private cache: no file in it changes once its step has finished.
+    if (!this.options.useCache && isUnder(file, this.cache.root)) return file;
     const relative = path.relative(this.cache.root, file).split(path.sep).join("/");
     if (isUnder(file, this.cache.root) && SHARED_PATH.test(relative)) return file;
     const copy = path.join(outputsDir, `${name}${path.extname(file)}`);
@@ -367,7 +471,7 @@ export class LocalRunner {
     const files: Record<string, string> = {};
     for (const [name, value] of Object.entries(inputs)) files[name] = asInputFile(value, name, path.join(staging, "inputs"), `input '${name}'`);
     const outputsDir = path.join(staging, "outputs");
-    const lease = await this.pool.acquire({ name: step.component.name, componentDir: this.contextDir(step) });
+    const lease = await this.pool.acquire({ name: step.component.name, componentDirs: [this.contextDir(step)] });
     try {
       // reuse_files: an output that is an input file passed on unchanged comes back as that file's path.
       const answer = await lease.run({ inputs: files, params, outputs: outputsDir, reuse_files: true });

@@ -62,12 +62,36 @@ export class ServiceCallError extends Error {
   }
 }
 
-/** What a pool needs to start one component's service. */
-export interface ServiceDefinition {
-  readonly name: string;
-  /** The component's build context directory. */
-  readonly componentDir: string;
+/** One step's answer within `POST /chain`: its written outputs, as `POST /run` answers them. */
+export interface ChainStepAnswer extends RunAnswer {
+  readonly id: string;
 }
+
+/** A failed `POST /chain`: the failed step and the answers of the steps before it. */
+export class ChainCallError extends ServiceCallError {
+  constructor(
+    message: string,
+    status: number,
+    /** The step that failed; undefined when the request failed as a whole (the service died). */
+    readonly step: string | undefined,
+    readonly done: readonly ChainStepAnswer[],
+    cell?: number,
+    line?: number,
+  ) {
+    super(message, status, cell, line);
+  }
+}
+
+/** What a pool needs to start one service. */
+export interface ServiceDefinition {
+  /** Named in messages: the component, or the foreach group of a service of several. */
+  readonly name: string;
+  /** The component's build context directory; several for a service that runs a foreach item's steps (`POST /chain`). */
+  readonly componentDirs: readonly string[];
+}
+
+/** Services of the same directories are interchangeable. */
+const serviceKey = (definition: ServiceDefinition): string => definition.componentDirs.join("\n");
 
 /**
  * One `python3 -m naaw_runtime serve` process on 127.0.0.1 and an any-free port. Its stdin is a pipe
@@ -85,7 +109,7 @@ class ServiceProcess {
 
   /** `spawned` sees the child at once, so a stop can kill a service that is still starting. */
   static async start(definition: ServiceDefinition, roots: ServiceRoots, agent: http.Agent, spawned: (child: ChildProcess) => void): Promise<ServiceProcess> {
-    const args = ["-m", "naaw_runtime", "serve", "--component", definition.componentDir, "--host", "127.0.0.1", "--port", "0", "--data-root", roots.dataRoot, "--workdir", roots.workdir, "--stop-on-stdin-eof"];
+    const args = ["-m", "naaw_runtime", "serve", ...definition.componentDirs.flatMap((dir) => ["--component", dir]), "--host", "127.0.0.1", "--port", "0", "--data-root", roots.dataRoot, "--workdir", roots.workdir, "--stop-on-stdin-eof"];
     const child = spawn(pythonExecutable(), args, { stdio: ["pipe", "pipe", "pipe"], env: pythonEnv() });
     spawned(child);
     const stderr: string[] = [];
@@ -151,6 +175,18 @@ class ServiceProcess {
     throw new ServiceCallError(problem.error ?? `HTTP ${answer.status}`, answer.status, problem.cell ?? undefined, problem.line ?? undefined);
   }
 
+  async chain(agent: http.Agent, body: unknown): Promise<readonly ChainStepAnswer[]> {
+    let answer: { status: number; json: unknown };
+    try {
+      answer = await requestJson(agent, new URL("/chain", this.url), "POST", body);
+    } catch (error) {
+      throw new ChainCallError(`the service of '${this.definition.name}' failed: ${(error as Error).message}`, 503, undefined, []);
+    }
+    if (answer.status === 200) return (answer.json as { steps: ChainStepAnswer[] }).steps;
+    const problem = (answer.json ?? {}) as { error?: string; cell?: number; line?: number; step?: string; done?: ChainStepAnswer[] };
+    throw new ChainCallError(problem.error ?? `HTTP ${answer.status}`, answer.status, problem.step, problem.done ?? [], problem.cell ?? undefined, problem.line ?? undefined);
+  }
+
   /** SIGTERM (the service finishes its run in flight), SIGKILL after a grace period. */
   async stop(): Promise<void> {
     if (this.exited) return;
@@ -196,6 +232,7 @@ function requestJson(agent: http.Agent, url: URL, method: string, body?: unknown
 /** A service instance lent to one caller at a time. */
 export interface ServiceLease {
   run(body: unknown): Promise<RunAnswer>;
+  chain(body: unknown): Promise<readonly ChainStepAnswer[]>;
   release(): void;
 }
 
@@ -226,22 +263,38 @@ export class ServicePool {
   ) {}
 
   async acquire(definition: ServiceDefinition): Promise<ServiceLease> {
-    const key = definition.componentDir;
+    const key = serviceKey(definition);
     for (;;) {
       if (this.stopped) throw new Error("the run is stopping");
       const idle = this.idle.get(key) ?? [];
       this.idle.set(key, idle.filter((s) => s.alive));
       const reused = this.idle.get(key)!.pop();
       if (reused) return this.lease(reused);
-      const running = this.all.filter((s) => s.definition.componentDir === key && s.alive).length + (this.starting.get(key) ?? 0);
+      const running = this.all.filter((s) => serviceKey(s.definition) === key && s.alive).length + (this.starting.get(key) ?? 0);
       if (running < this.perComponent) return this.lease(await this.start(definition));
       // Every process of this component is busy: wait until one is released (or dies), then look again.
       await new Promise<void>((wake) => this.waiters.set(key, [...(this.waiters.get(key) ?? []), wake]));
     }
   }
 
+  /**
+   * Start the services of `definition` now, up to the pool's limit, in the background: they are then
+   * ready when the first step needs them (a service takes a few hundred ms to start, the split longer).
+   * A service that fails to start is started again, and fails with its message, when a step needs it.
+   */
+  prestart(definition: ServiceDefinition): void {
+    const key = serviceKey(definition);
+    const running = this.all.filter((s) => serviceKey(s.definition) === key && s.alive).length + (this.starting.get(key) ?? 0);
+    for (let i = running; i < this.perComponent; i++) {
+      this.start(definition).then(
+        (service) => this.lease(service).release(),
+        () => undefined,
+      );
+    }
+  }
+
   private async start(definition: ServiceDefinition): Promise<ServiceProcess> {
-    const key = definition.componentDir;
+    const key = serviceKey(definition);
     this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
     let service: ServiceProcess;
     try {
@@ -266,10 +319,11 @@ export class ServicePool {
     let released = false;
     return {
       run: (body) => service.run(this.agent, body),
+      chain: (body) => service.chain(this.agent, body),
       release: () => {
         if (released) return;
         released = true;
-        const key = service.definition.componentDir;
+        const key = serviceKey(service.definition);
         if (service.alive) this.idle.set(key, [...(this.idle.get(key) ?? []), service]);
         this.waiters.get(key)?.shift()?.();
       },

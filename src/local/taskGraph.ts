@@ -30,6 +30,8 @@ export class TaskGraph {
   private readonly stepsById = new Map<string, GraphStep>();
   private readonly groups = new Map<string, GraphForeach>();
   private readonly pendingGroups: GraphForeach[] = [];
+  /** Items (`group#item`) whose tasks one caller runs together (`claimItem`): never handed out by `next`. */
+  private readonly claimed = new Set<string>();
   private unfinished = 0;
 
   constructor(graph: WorkflowGraph) {
@@ -75,6 +77,7 @@ export class TaskGraph {
   }
 
   private push(task: Task): void {
+    if (task.item !== undefined && this.claimed.has(`${task.step.foreach}#${task.item}`)) return;
     // Sorted insert (binary search): lowest item first, then workflow order.
     const rank = (t: Task): [number, number] => [t.item ?? -1, t.order];
     const [item, order] = rank(task);
@@ -121,6 +124,18 @@ export class TaskGraph {
   /** The next task to run, if any is ready. */
   next(): Task | undefined {
     return this.ready.shift();
+  }
+
+  /**
+   * Every task of one item of a foreach group, for a caller that runs them together (one request per
+   * tile): `next` hands out none of them from now on, and the caller `finish`es each, producers first.
+   */
+  claimItem(group: string, item: number): void {
+    this.claimed.add(`${group}#${item}`);
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const task = this.ready[i]!;
+      if (task.item === item && task.step.foreach === group) this.ready.splice(i, 1);
+    }
   }
 
   /** Record a task as done; releases what waited for it. */

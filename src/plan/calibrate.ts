@@ -146,6 +146,8 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
     workers: 1,
     cacheDir,
     useCache: false,
+    // A service per component, as a pod per step has: each component's CPU and memory measured alone.
+    fuseItems: false,
     params,
     events: {
       stepStarted: () => {

@@ -36,10 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="serve the component over HTTP (GET /healthz, GET /spec, POST /run)",
+        help="serve the component over HTTP (GET /healthz, GET /spec, POST /run; POST /chain for several)",
         description="Serve the component as a REST service until SIGTERM or SIGINT.",
     )
-    serve.add_argument("--component", required=True, metavar="DIR", help="the component directory")
+    serve.add_argument(
+        "--component",
+        required=True,
+        action="append",
+        metavar="DIR",
+        help="the component directory; repeated, the service runs those components one after the other per request (POST /chain)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind; 0 lets the OS choose (default: 8080)")
     serve.add_argument(

@@ -14,6 +14,8 @@ class NaawError(Exception):
         if status is not None:
             self.status = status
         self.headers = headers or {}
+        # More fields of the service's error answer (POST /chain names the step that failed and those done before).
+        self.extra: dict = {}
 
     @property
     def message(self) -> str:

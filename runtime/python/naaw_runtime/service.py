@@ -15,12 +15,13 @@ import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
 
 from . import __version__
 from .errors import CellError, InputError, NaawError
 from .execute import Component, bind_params, check_input_names, execute, make_outputs_dir
+from .fused import run_fused
 from .openapi import openapi_document
 from .values import loads_strict, read_value
 
@@ -35,10 +36,23 @@ PATH_MAX = 4096
 
 
 class RuntimeService:
-    """What the HTTP handler needs: the component, the confined data root and the OpenAPI document."""
+    """What the HTTP handler needs: the component(s), the confined data root and the OpenAPI document.
 
-    def __init__(self, component: Component, data_root: str | Path, workdir: str | Path | None = None):
-        self.component = component
+    A service of one component answers POST /run; a service of several (the components of a foreach item's
+    steps, as `naaw run` starts one) answers POST /chain, which runs them one after the other in one request.
+    """
+
+    def __init__(self, component: Component | Sequence[Component], data_root: str | Path, workdir: str | Path | None = None):
+        components = [component] if isinstance(component, Component) else list(component)
+        if not components:
+            raise InputError("a service needs at least one component")
+        self.components: dict[str, Component] = {}
+        for each in components:
+            if each.name in self.components:
+                raise InputError(f"two component directories are both named '{each.name}'")
+            self.components[each.name] = each
+        self.component = components[0]
+        self.name = ",".join(self.components)
         self.data_root = os.path.realpath(data_root)
         if not os.path.isdir(self.data_root):
             raise InputError(f"--data-root {data_root} is not a directory")
@@ -48,7 +62,7 @@ class RuntimeService:
         self.workdir = os.path.realpath(workdir) if workdir is not None else self.data_root
         if not os.path.isdir(self.workdir) or not self._inside(self.workdir):
             raise InputError(f"--workdir {workdir} must be a directory inside --data-root {data_root}")
-        self.openapi: dict[str, Any] = openapi_document(component.spec)
+        self.openapi: dict[str, Any] = openapi_document(self.component.spec)
 
     def resolve(self, given: Any, what: str) -> Path:
         """A request path resolved against the data root; symlinks included, it must not leave the root."""
@@ -60,6 +74,10 @@ class RuntimeService:
         if not self._inside(real):
             raise InputError(f"{what}: path '{given}' is outside the data root")
         return Path(real)
+
+    def inside(self, file: str | Path) -> bool:
+        """Whether a file, symlinks resolved, lies in the data root."""
+        return self._inside(os.path.realpath(file))
 
     def _inside(self, absolute: str) -> bool:
         return absolute == self.data_root or absolute.startswith(self.data_root.rstrip(os.sep) + os.sep)
@@ -91,13 +109,24 @@ class RuntimeService:
         return os.path.relpath(path, self.workdir)
 
     def health(self) -> dict[str, Any]:
+        if len(self.components) > 1:
+            return {"status": "ok", "components": list(self.components)}
         return {"status": "ok", "component": self.component.name}
 
+    def _single(self, route: str) -> None:
+        if len(self.components) > 1:
+            raise InputError(f"this service serves the components {', '.join(self.components)}: {route} serves one; use POST /chain")
+
     def describe(self) -> dict[str, Any]:
+        self._single("GET /spec")
         return {"component": self.component.spec.document, "openapi": self.openapi}
+
+    def chain(self, request: Any) -> dict[str, Any]:
+        return run_fused(self, request)
 
     def run(self, request: Any) -> dict[str, Any]:
         started = time.perf_counter()
+        self._single("POST /run")
         spec = self.component.spec
         if not isinstance(request, dict):
             raise InputError('the request body must be a JSON object like {"inputs": {...}, "params": {...}}')
@@ -210,6 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/healthz": ("GET", self.service.health),
             "/spec": ("GET", self.service.describe),
             "/run": ("POST", lambda: self.service.run(self._read_json_body())),
+            "/chain": ("POST", lambda: self.service.chain(self._read_json_body())),
         }
 
     def do_GET(self) -> None:
@@ -237,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             route = self._routes().get(path)
             if route is None:
-                raise NaawError(f"no such path {path}; this service answers GET /healthz, GET /spec and POST /run", 404)
+                raise NaawError(f"no such path {path}; this service answers GET /healthz, GET /spec, POST /run and POST /chain", 404)
             allowed, answer = route
             if method != allowed:
                 raise NaawError(f"{method} is not allowed on {path}; use {allowed}", 405, headers={"Allow": allowed})
@@ -245,9 +275,9 @@ class _Handler(BaseHTTPRequestHandler):
         except CellError as exc:
             self.log_message("%s", exc.message)
             sys.stderr.write(exc.details + "\n")
-            status, body = exc.status, {"error": exc.message, "cell": exc.cell, "line": exc.line}
+            status, body = exc.status, {"error": exc.message, "cell": exc.cell, "line": exc.line, **exc.extra}
         except NaawError as exc:
-            status, body, headers = exc.status, {"error": exc.message}, exc.headers
+            status, body, headers = exc.status, {"error": exc.message, **exc.extra}, exc.headers
         except Exception as exc:
             traceback.print_exc()
             status, body = 500, {"error": f"internal error in naaw_runtime: {type(exc).__name__}: {exc}"}
@@ -261,7 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise NaawError("send the request body with a Content-Length; chunked bodies are not supported", 411)
         declared = self.headers.get("Content-Length")
         if declared is None:
-            raise NaawError("POST /run needs a Content-Length header", 411)
+            raise NaawError(f"POST {urlsplit(self.path).path} needs a Content-Length header", 411)
         try:
             length = int(declared)
             if length < 0:
@@ -352,6 +382,11 @@ class RuntimeServer(ThreadingHTTPServer):
             for connection in self._idle_connections:
                 _end_reads(connection)
 
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks up the host's FQDN, which can stall on a machine without DNS.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
 
 def _end_reads(connection: socket.socket) -> None:
     try:
@@ -359,13 +394,8 @@ def _end_reads(connection: socket.socket) -> None:
     except OSError:
         pass  # already closed by the client
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks up the host's FQDN, which can stall on a machine without DNS.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
 
-
-def make_server(component: Component, host: str, port: int, data_root: str | Path, workdir: str | Path | None = None) -> RuntimeServer:
+def make_server(component: Component | Sequence[Component], host: str, port: int, data_root: str | Path, workdir: str | Path | None = None) -> RuntimeServer:
     service = RuntimeService(component, data_root, workdir)
     handler = type("Handler", (_Handler,), {"service": service})
     server_class = RuntimeServer
@@ -375,7 +405,7 @@ def make_server(component: Component, host: str, port: int, data_root: str | Pat
         server = server_class((host, port), handler)
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    service.openapi = openapi_document(component.spec, server_url=url_of(server))
+    service.openapi = openapi_document(service.component.spec, server_url=url_of(server))
     return server
 
 
@@ -421,13 +451,14 @@ def url_of(server: RuntimeServer) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def serve(component_dir: str, host: str, port: int, data_root: str, stop_on_stdin_eof: bool = False, workdir: str | None = None) -> int:
+def serve(component_dir: str | Sequence[str], host: str, port: int, data_root: str, stop_on_stdin_eof: bool = False, workdir: str | None = None) -> int:
     """Serve until SIGTERM or SIGINT (or, if asked, until stdin closes), then stop cleanly and return 0."""
-    component = Component.load(component_dir)
+    components = [Component.load(d) for d in ([component_dir] if isinstance(component_dir, str) else component_dir)]
     warning = exposure_warning(host)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    server = make_server(component, host, port, data_root, workdir)
+    server = make_server(components, host, port, data_root, workdir)
+    name = ",".join(c.name for c in components)
     # The cells open relative paths from the working directory: run them in the data root, so that a relative
     # path in a param means the file that confine_params checked, as an input path does (even when the
     # service was started from elsewhere: an image's /app, or `--data-root DIR` from the project).
@@ -439,12 +470,12 @@ def serve(component_dir: str, host: str, port: int, data_root: str, stop_on_stdi
         threading.Thread(target=_stop_at_eof, args=(stop,), name="naaw-stdin", daemon=True).start()
     worker = threading.Thread(target=server.serve_forever, name="naaw-http", daemon=True)
     worker.start()
-    print(f"naaw_runtime: serving {component.name} on {url_of(server)}", flush=True)
+    print(f"naaw_runtime: serving {name} on {url_of(server)}", flush=True)
     while not stop.wait(1.0):
         pass
     server.shutdown()
     server.close_idle_connections()
     server.server_close()
     worker.join()
-    print(f"naaw_runtime: stopped serving {component.name}", file=sys.stderr, flush=True)
+    print(f"naaw_runtime: stopped serving {name}", file=sys.stderr, flush=True)
     return 0

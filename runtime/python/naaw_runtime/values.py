@@ -89,10 +89,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON (JSON has no NaN or infinities)")
 
 
-def read_value(path: Path, what: str, declared: str, shown: str | None = None) -> Any:
-    """Read an input from `path` and check it against its declared type; `shown` is the path as the user wrote it."""
+def read_value(path: Path, what: str, declared: str, shown: str | None = None, kind: str | None = None) -> Any:
+    """Read an input from `path` and check it against its declared type; `shown` is the path as the user wrote it.
+
+    `kind` ("npy" or "json") is the file's kind when its name does not say (an anonymous file of `POST /chain`).
+    """
     shown = shown or str(path)
-    kind = file_kind(path)
+    kind = kind or file_kind(path)
     if kind is None:
         raise InputError(f"{what}: {shown} must be a .npy or a .json file")
     wanted = expected_kind(declared)
