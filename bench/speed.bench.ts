@@ -8,6 +8,7 @@
  *   - the notebook's own maths in one process (bench/numpy_pipeline.py: notebooks/lidar.ipynb's cells);
  *   - `naaw run workflows/lidar.yaml --no-cache` with 1000 ft tiles, 1 and 2 workers;
  *   - the same with 250 ft tiles and 1 worker (many more, smaller steps);
+ *   - for reference, 1000 ft tiles and 1 worker with --no-fuse (a request a step, a service a component);
  * wall seconds (node's or python's start-up included) and CPU seconds (user + system of the command
  * and the children it reaped, from /usr/bin/time), and prints the ratios of the targets
  *   1 worker: CPU <= 1.5 x plain numpy's CPU;   2 workers: speed >= 1.4 x plain numpy's;
@@ -56,12 +57,12 @@ function parseRunSummary(stdout: string): { tiles: number | null; steps: number 
   return { tiles: tiles ? Number(tiles[1]) : null, steps: steps ? Number(steps[1]) : null };
 }
 
-async function naawRun(label: string, input: string, out: string, tileSize: number, workers: number): Promise<Run> {
+async function naawRun(label: string, input: string, out: string, tileSize: number, workers: number, extra: string[] = []): Promise<Run> {
   process.stderr.write(`bench: ${label}\n`);
   warm(input);
   const m = await measure(label, process.execPath,
     [NAAW, "run", WORKFLOW, "--set", `input=${input}`, "--set", `tile_size=${tileSize}`, "--set", `cell_size=${CELL_SIZE}`,
-      "--out", out, "--workers", String(workers), "--no-cache"], { quiet: true });
+      "--out", out, "--workers", String(workers), "--no-cache", ...extra], { quiet: true });
   return { label, m, out, ...parseRunSummary(m.stdout) };
 }
 
@@ -104,7 +105,8 @@ async function main(argv: string[]): Promise<number> {
     const w1 = await naawRun(`naaw run, ${BIG_TILE} ft tiles, 1 worker`, input, path.join(work, "w1"), BIG_TILE, 1);
     const w2 = await naawRun(`naaw run, ${BIG_TILE} ft tiles, 2 workers`, input, path.join(work, "w2"), BIG_TILE, 2);
     const small = await naawRun(`naaw run, ${SMALL_TILE} ft tiles, 1 worker`, input, path.join(work, "small"), SMALL_TILE, 1);
-    const runs = [plain, notebook, w1, w2, small];
+    const perStep = await naawRun(`naaw run, ${BIG_TILE} ft tiles, 1 worker, --no-fuse`, input, path.join(work, "per-step"), BIG_TILE, 1, ["--no-fuse"]);
+    const runs = [plain, notebook, w1, w2, small, perStep];
 
     const rows: string[][] = [["run", "tiles", "steps", "wall s", "CPU s", "M points/s", "wall / plain", "CPU / plain"]];
     for (const r of runs) {
@@ -152,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
       }
     };
     report(notebook.label, compareNumpyRasters(readNumpyRasters(notebook.out), reference));
-    for (const r of [w1, w2, small]) report(r.label, await compareRasters(r.out, reference));
+    for (const r of [w1, w2, small, perStep]) report(r.label, await compareRasters(r.out, reference));
 
     process.stdout.write(JSON.stringify({
       points, copies,

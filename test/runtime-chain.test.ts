@@ -338,7 +338,8 @@ describe("naaw_runtime serve of several components: POST /chain", function () {
       assert.match(chain!.stderr(), /ValueError: negative factor -1/, "the traceback is on the service's stderr");
     });
 
-    const badInputs: readonly { what: string; step: Json; error: RegExp }[] = [
+    // upFront: checked before any step runs (components, input names, references), so nothing is done or written.
+    const badInputs: readonly { what: string; step: Json; error: RegExp; upFront?: boolean }[] = [
       {
         what: "a JSON value where an ndarray is declared",
         step: { id: "total", component: "total", inputs: { scaled: ref("load", "count") } },
@@ -353,6 +354,7 @@ describe("naaw_runtime serve of several components: POST /chain", function () {
         what: "an unknown input name",
         step: { id: "total", component: "total", inputs: { scaled: ref("load", "points"), extra: ref("load", "points") } },
         error: /^unknown input 'extra'; component 'total' takes inputs: scaled$/,
+        upFront: true,
       },
       {
         what: "a missing input",
@@ -362,12 +364,14 @@ describe("naaw_runtime serve of several components: POST /chain", function () {
       {
         what: "a reference to the step itself",
         step: { id: "total", component: "total", inputs: { scaled: ref("total", "total") } },
-        error: /^input 'scaled': .*'total'.* is no output of an earlier step of this request$/,
+        error: /^input 'scaled': .*"total".* is no output of an earlier step of this request$/,
+        upFront: true,
       },
       {
         what: "a reference to an output the earlier step does not have",
         step: { id: "total", component: "total", inputs: { scaled: ref("load", "nope") } },
-        error: /^input 'scaled': .*'nope'.* is no output of an earlier step of this request$/,
+        error: /^input 'scaled': .*"nope".* is no output of an earlier step of this request$/,
+        upFront: true,
       },
       {
         what: "an unknown param",
@@ -383,9 +387,10 @@ describe("naaw_runtime serve of several components: POST /chain", function () {
         what: "an unknown component",
         step: { id: "total", component: "nosuch", inputs: {} },
         error: /^step 'total': this service has no component 'nosuch' \(it serves load, scale, total\)$/,
+        upFront: true,
       },
     ];
-    for (const { what, step, error } of badInputs) {
+    for (const { what, step, error, upFront } of badInputs) {
       it(`answers 400 naming the step and the input for ${what}, and goes on serving`, async function () {
         const { status, body } = await post(chain!, "/chain", {
           steps: [{ id: "load", component: "load", params: { tile: "in/small.npy" }, outputs: "out/bad/load", write: ["count"] }, step],
@@ -393,8 +398,13 @@ describe("naaw_runtime serve of several components: POST /chain", function () {
         assert.equal(status, 400, JSON.stringify(body));
         assert.match(body.error, error);
         assert.equal(body.step, "total");
-        assert.deepEqual(body.done.map((s: Json) => [s.id, s.outputs]), [["load", { count: { path: "out/bad/load/count.json", type: "int" } }]]);
-        assert.deepEqual(written(), ["out/bad/load/count.json"]);
+        if (upFront) {
+          assert.deepEqual(body.done, []);
+          assert.deepEqual(written(), []);
+        } else {
+          assert.deepEqual(body.done.map((s: Json) => [s.id, s.outputs]), [["load", { count: { path: "out/bad/load/count.json", type: "int" } }]]);
+          assert.deepEqual(written(), ["out/bad/load/count.json"]);
+        }
 
         const next = await post(chain!, "/chain", fullChain("in/small.npy", "after"));
         assert.equal(next.status, 200, JSON.stringify(next.body));
@@ -410,7 +420,7 @@ describe("naaw_runtime serve of several components: POST /chain", function () {
         ],
       });
       assert.equal(status, 400, JSON.stringify(body));
-      assert.match(body.error, /^input 'points': .*'load'.* is no output of an earlier step of this request$/);
+      assert.match(body.error, /^input 'points': .*"load".* is no output of an earlier step of this request$/);
       assert.equal(body.step, "scale");
       assert.deepEqual(body.done, []);
       assert.deepEqual(written(), []);
@@ -419,8 +429,7 @@ describe("naaw_runtime serve of several components: POST /chain", function () {
 
   describe("a malformed request", function () {
     const good = (): Json => fullChain("in/small.npy", "malformed");
-    // knownBug: fails on main (see the note), skipped until runtime/python/naaw_runtime/fused.py checks it.
-    const malformed: readonly { what: string; body: () => unknown; error: RegExp; knownBug?: string }[] = [
+    const malformed: readonly { what: string; body: () => unknown; error: RegExp }[] = [
       { what: "not JSON", body: () => "{steps: [", error: /^malformed JSON in the request body/ },
       { what: "not an object", body: () => [good().steps[0]], error: /^the request body must be a JSON object like \{"steps": / },
       { what: "no steps", body: () => ({}), error: /^the request body must be a JSON object like \{"steps": / },
@@ -454,14 +463,16 @@ describe("naaw_runtime serve of several components: POST /chain", function () {
       {
         what: "an input reference that is not {step, output} strings",
         body: () => ({ steps: [good().steps[0], { ...good().steps[1], inputs: { points: { step: ["load"], output: "points" } } }] }),
-        error: /input 'points'|steps\[1\]/,
-        // A step or output that is no string (a list, an object) is looked up as a dict key in fused.py's
-        // _later_uses: TypeError "unhashable type", answered 500 "internal error in naaw_runtime".
-        knownBug: "500 internal error (unhashable type) instead of 400",
+        error: /^steps\[1\]: input 'points' must be a path or \{"step": ID, "output": NAME\}/,
+      },
+      {
+        what: "two steps writing into one directory",
+        body: () => ({ steps: [good().steps[0], { ...good().steps[1], outputs: good().steps[0].outputs, write: ["scaled"] }] }),
+        error: /^steps\[1\]: 'outputs' .* is another step's outputs directory; give each step its own$/,
       },
     ];
-    for (const { what, body: make, error, knownBug } of malformed) {
-      (knownBug ? it.skip : it)(`answers 400 for ${what}, with a clear message and nothing written`, async function () {
+    for (const { what, body: make, error } of malformed) {
+      it(`answers 400 for ${what}, with a clear message and nothing written`, async function () {
         const logged = chain!.stderr().length;
         const { status, body } = await post(chain!, "/chain", make());
         assert.equal(status, 400, JSON.stringify(body));

@@ -161,12 +161,15 @@ export async function runItemChain(host: ChainHost, plan: ChainPlan, service: Se
       for (const task of pending) {
         const info = host.info(task);
         const { inputs, params, fromChain } = host.bindChained(task, info, ids);
-        const staging = host.stage(cacheKey({ chain: task.step.id, item }));
+        const write = host.useCache ? task.step.component.outputs.map((o) => o.name) : [...(plan.written.get(task.step.id) ?? [])];
+        // A step that writes no file and is given no value to write as one needs no directory (without the
+        // cache, most steps of a tile): the mkdir and rmdir were a good part of a small tile's cost.
+        const needsDir = host.useCache || write.length > 0 || Object.values(inputs).some((v) => v.kind === "value");
+        const staging = needsDir ? host.stage(cacheKey({ chain: task.step.id, item })) : "";
         staged.push({ task, info, staging, prints: await host.fingerprintOutside(inputs) });
         const files: Record<string, unknown> = { ...fromChain };
         for (const [name, value] of Object.entries(inputs)) files[name] = asInputFile(value, name, path.join(staging, "inputs"), `input '${name}'`);
-        const write = host.useCache ? task.step.component.outputs.map((o) => o.name) : [...(plan.written.get(task.step.id) ?? [])];
-        body.steps.push({ id: task.step.id, component: task.step.component.name, inputs: files, params, outputs: path.join(staging, "outputs"), write });
+        body.steps.push({ id: task.step.id, component: task.step.component.name, inputs: files, params, outputs: needsDir ? path.join(staging, "outputs") : null, write });
       }
       for (const { info } of staged) host.stepStarted(info);
       let answers: readonly ChainStepAnswer[];
@@ -183,7 +186,7 @@ export async function runItemChain(host: ChainHost, plan: ChainPlan, service: Se
       await publishAnswers(host, staged, answers, attempts);
       return;
     } catch (error) {
-      for (const { staging } of staged) host.discard(staging);
+      for (const { staging } of staged) if (staging) host.discard(staging);
       if (host.signal.aborted) throw error;
       const failedId = error instanceof ChainCallError ? error.step : undefined;
       const failed = pending.find((t) => t.step.id === failedId) ?? pending[0]!;

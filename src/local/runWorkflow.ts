@@ -75,27 +75,35 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<Workflow
     const runner = new LocalRunner(graph, { workers, cacheDir, useCache: options.useCache, fuseItems: options.fuseItems, params, workflow: options.workflow, events: options.events });
     options.onStart?.(runner, cacheDir);
     result = await runner.run();
-  } finally {
+  } catch (error) {
     if (!options.useCache) fs.rmSync(cacheDir, { recursive: true, force: true });
+    throw error;
   }
+  // The private cache (the split's tiles: about 40 bytes a point) is removed while the report is
+  // written, on libuv's threads; the run is over once both are done.
+  const removal = options.useCache ? Promise.resolve() : fs.promises.rm(cacheDir, { recursive: true, force: true });
   const rasters = rastersOf(graph, result);
-  fs.mkdirSync(outDir, { recursive: true });
   const report = path.join(outDir, "report.html");
-  await writeReport(report, {
-    workflow: graph.spec.name,
-    graph,
-    rasters,
-    steps: result.timings,
-    summary: {
-      // The points this run computed: a rate over points that came from the cache would mean nothing.
-      points: result.pointsComputed,
-      tiles: result.items,
-      seconds: result.seconds,
-      workers,
-      cachedSteps: result.timings.filter((t) => t.cached).length,
-      ranSteps: result.timings.filter((t) => !t.cached).length,
-      params,
-    },
-  });
+  try {
+    fs.mkdirSync(outDir, { recursive: true });
+    await writeReport(report, {
+      workflow: graph.spec.name,
+      graph,
+      rasters,
+      steps: result.timings,
+      summary: {
+        // The points this run computed: a rate over points that came from the cache would mean nothing.
+        points: result.pointsComputed,
+        tiles: result.items,
+        seconds: result.seconds,
+        workers,
+        cachedSteps: result.timings.filter((t) => t.cached).length,
+        ranSteps: result.timings.filter((t) => !t.cached).length,
+        params,
+      },
+    });
+  } finally {
+    await removal;
+  }
   return { result, rasters, report };
 }

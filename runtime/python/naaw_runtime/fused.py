@@ -92,6 +92,7 @@ def _check_request(request: Any) -> list[dict[str, Any]]:
     if not isinstance(request.get("reuse_files", False), bool):
         raise InputError("'reuse_files' must be true or false")
     seen: set[str] = set()
+    outputs_dirs: set[str] = set()
     for index, step in enumerate(request["steps"]):
         where = f"steps[{index}]"
         if not isinstance(step, dict):
@@ -104,11 +105,46 @@ def _check_request(request: Any) -> list[dict[str, Any]]:
         seen.add(step["id"])
         if not isinstance(step.get("inputs", {}), dict) or not isinstance(step.get("params", {}), dict):
             raise InputError(f"{where}: 'inputs' and 'params' must be objects")
+        for name, source in step.get("inputs", {}).items():
+            if isinstance(source, dict) and (set(source) != {"step", "output"} or not all(isinstance(v, str) for v in source.values())):
+                raise InputError(
+                    f"{where}: input '{name}' must be a path or {{\"step\": ID, \"output\": NAME}} naming an earlier step's output, got {json.dumps(source)}"
+                )
         if not isinstance(step.get("write", []), list) or not all(isinstance(n, str) for n in step.get("write", [])):
             raise InputError(f"{where}: 'write' must be a list of output names")
         if step.get("write") and not isinstance(step.get("outputs"), str):
             raise InputError(f"{where}: 'outputs' must name the directory the outputs in 'write' go to")
+        if step.get("write") and step["outputs"] in outputs_dirs:
+            raise InputError(f"{where}: 'outputs' {step['outputs']} is another step's outputs directory; give each step its own")
+        if step.get("write"):
+            outputs_dirs.add(step["outputs"])
     return request["steps"]
+
+
+def _check_steps(service: "RuntimeService", steps: list[dict[str, Any]]) -> None:
+    """What can be checked before any cell runs: components, input names, references and written outputs."""
+    declared: dict[str, set[str]] = {}
+    for step in steps:
+        component = service.components.get(step.get("component"))  # type: ignore[arg-type]
+        if component is None:
+            raise _at(step, InputError(f"step '{step['id']}': this service has no component '{step.get('component')}' (it serves {', '.join(service.components)})"))
+        spec = component.spec
+        try:
+            check_input_names(spec, list(step.get("inputs", {})))
+        except InputError as exc:
+            raise _at(step, exc) from None
+        for name, source in step.get("inputs", {}).items():
+            if isinstance(source, dict) and source["output"] not in declared.get(source["step"], set()):
+                raise _at(step, InputError(f"input '{name}': {json.dumps(source)} is no output of an earlier step of this request"))
+        unknown = sorted(set(step.get("write", [])) - {o.name for o in spec.outputs})
+        if unknown:
+            raise _at(step, InputError(f"step '{step['id']}': '{unknown[0]}' in 'write' is no output of component '{spec.name}'"))
+        declared[step["id"]] = {o.name for o in spec.outputs}
+
+
+def _at(step: dict[str, Any], exc: NaawError) -> NaawError:
+    exc.extra = {"step": step["id"], "done": []}
+    return exc
 
 
 def _later_uses(steps: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -123,6 +159,7 @@ def _later_uses(steps: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 def run_fused(service: "RuntimeService", request: Any) -> dict[str, Any]:
     steps = _check_request(request)
+    _check_steps(service, steps)
     reuse = bool(request.get("reuse_files"))
     needed = _later_uses(steps)
     held: dict[tuple[str, str], _Held] = {}
