@@ -338,7 +338,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/export:0d446d1b6c65dd792dbbfc6cd996ef125e1ac1ebe9544b171795a242f4138606
+        dockerPull: naaw/export:bb8c0421205c3126b76b2607d15daba477a90eaac00e5683fe8189d9370355a7
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -410,7 +410,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:676f4363ce9fc4711927eeb37460415b65953c760a060579fdaf84174f9f8e34
+        dockerPull: naaw/features:0e61337668aa3260d683b309fb9210a6d0ba6706f7cfd9f2e9ab0045a6078787
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -477,7 +477,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/filter:9ad22c09899be0bb04e3299102c4fec1ed9d819583f71907401726dcac6fdf8b
+        dockerPull: naaw/filter:b7093ae466edb7f46b895eb425e78eff722c7a6b698dfe16ce9d8bc4198b1c7f
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -564,7 +564,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/load:a764ca50ed128df66682f4009ab427233f4781e9d500b9f231a8c33a2d8e4fd9
+        dockerPull: naaw/load:3bebf9c64b927fbb79047e98cc3bf61cae36dc4628dd60e0cb1cf204db3fc009
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -625,7 +625,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/neighbors:9b1160b1655c41269a596c63b21a956b5f455fecdf4085f541eaeebbd945bfc8
+        dockerPull: naaw/neighbors:9fbbe47b19b567aa2b0b686899de79bbeef7cc9b61de7138357e3a9c3ba29297
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -685,7 +685,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/normalize:6fad0df26e9bb5dd82fa277ba61603c3c07f96c7c08e14f1cfc833978d5313bc
+        dockerPull: naaw/normalize:4fb59209187bca5cedd7bcafcca7a5c9e643544f6b26f40afdc7f8bbdeff5ca5
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'

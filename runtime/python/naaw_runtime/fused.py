@@ -7,9 +7,11 @@ What changes is how a value gets from a step to a later one of the same request:
 
 - an output the request asks to `write` is written to the step's outputs directory (`naaw run` caches it), and
   the later steps read that file, as they would have read it from the cache;
-- any other output is held in an anonymous file (memfd) in the .npy or .json form it would have had on disk,
-  and read from there the same way: the same bytes, the same copy-on-write memory map, without the file
-  system's cost of creating, writing back and deleting a file per value;
+- any other output is held in memory, and each later step gets what reading its file would have given it,
+  without the file system's cost of creating, writing back and deleting a file per value: a large array
+  (npy.MMAP_MIN_BYTES and up) in an anonymous file (memfd) in its .npy form, read as a copy-on-write memory
+  map; a smaller one as a private copy, in the order and dtype its .npy file would have; JSON as its text,
+  parsed for each step;
 - an output that is an input file passed on unchanged (a read-only memory map of it) is that file.
 
 The request:
@@ -38,8 +40,8 @@ import numpy as np
 
 from .errors import ComponentError, InputError, NaawError
 from .execute import bind_params, check_input_names, make_outputs_dir
-from .npy import unchanged_npy_file
-from .values import Encoded, encode_output, read_value, write_value
+from .npy import MMAP_MIN_BYTES, unchanged_npy_file
+from .values import Encoded, checked_value, encode_output, loads_strict, read_value, write_value
 
 if TYPE_CHECKING:
     from .service import RuntimeService
@@ -48,16 +50,32 @@ STEP_FIELDS = {"id", "component", "inputs", "params", "outputs", "write"}
 
 
 class _Held:
-    """An output of an earlier step of the request: a file (written, or passed on) or an anonymous one."""
+    """An output of an earlier step of the request: a file (written, passed on, or anonymous), or in memory."""
 
-    def __init__(self, kind: str, path: Path, handle: IO[bytes] | None = None):
+    def __init__(self, kind: str, path: Path | None = None, handle: IO[bytes] | None = None, array: np.ndarray | None = None, text: bytes | None = None):
         self.kind = kind
         self.path = path
         self.handle = handle
+        self.array = array
+        self.text = text
+
+    def read(self, what: str, declared: str, shown: str) -> Any:
+        if self.path is not None:
+            return read_value(self.path, what, declared, shown, self.kind)
+        if self.text is not None:
+            text = self.text
+            return checked_value("json", lambda: loads_strict(text), what, declared, shown)
+        return checked_value("npy", lambda: _copy_as_read(self.array), what, declared, shown)  # type: ignore[arg-type]
 
     def close(self) -> None:
         if self.handle is not None:
             self.handle.close()
+
+
+def _copy_as_read(array: np.ndarray) -> np.ndarray:
+    """A private writable copy, laid out as np.save writes it (Fortran order only for a Fortran-only array)."""
+    fortran = array.flags.f_contiguous and not array.flags.c_contiguous
+    return np.array(array, order="F" if fortran else "C", copy=True, subok=False)
 
 
 def _anonymous_file() -> tuple[IO[bytes], Path]:
@@ -70,17 +88,18 @@ def _anonymous_file() -> tuple[IO[bytes], Path]:
 
 
 def _hold(value: Encoded) -> _Held:
+    if value.kind == "json":
+        return _Held("json", text=json.dumps(value.data, allow_nan=False).encode("utf-8"))
+    if value.data.nbytes < MMAP_MIN_BYTES:
+        return _Held("npy", array=_copy_as_read(value.data))
     handle, path = _anonymous_file()
     try:
-        if value.kind == "npy":
-            np.lib.format.write_array(handle, value.data, allow_pickle=False)
-        else:
-            handle.write(json.dumps(value.data, allow_nan=False).encode("utf-8"))
+        np.lib.format.write_array(handle, value.data, allow_pickle=False)
         handle.flush()
     except BaseException:
         handle.close()
         raise
-    return _Held(value.kind, path, handle)
+    return _Held("npy", path, handle)
 
 
 def _check_request(request: Any) -> list[dict[str, Any]]:
@@ -198,7 +217,7 @@ def _run_step(service: "RuntimeService", step: dict[str, Any], held: dict[tuple[
             if earlier is None:
                 raise InputError(f"{what}: {source!r} is no output of an earlier step of this request")
             shown = f"the output '{source['output']}' of step '{source['step']}'"
-            values[variable.name] = read_value(earlier.path, what, variable.type, shown, earlier.kind)
+            values[variable.name] = earlier.read(what, variable.type, shown)
         else:
             path = service.resolve(source, what)
             values[variable.name] = read_value(path, what, variable.type, shown=source)

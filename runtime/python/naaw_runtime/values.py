@@ -7,7 +7,7 @@ import math
 import os
 import uuid
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -98,11 +98,16 @@ def read_value(path: Path, what: str, declared: str, shown: str | None = None, k
     kind = kind or file_kind(path)
     if kind is None:
         raise InputError(f"{what}: {shown} must be a .npy or a .json file")
+    return checked_value(kind, lambda: read_npy(path) if kind == "npy" else loads_strict(path.read_bytes()), what, declared, shown)
+
+
+def checked_value(kind: str, read: Callable[[], Any], what: str, declared: str, shown: str) -> Any:
+    """An input of `kind` ("npy" or "json") read by `read`, checked against its declared type as read_value checks it."""
     wanted = expected_kind(declared)
     if wanted is not None and kind != wanted:
         raise InputError(f"{what} is declared {declared}, so it must be a .{wanted} file, not {shown}")
     try:
-        value = read_npy(path) if kind == "npy" else loads_strict(path.read_bytes())
+        value = read()
     except FileNotFoundError:
         raise InputError(f"{what}: {shown} does not exist") from None
     except Exception as exc:  # the file's content is untrusted: any failure to parse it is the caller's to fix
