@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "timers/promises";
 import { Reference } from "../workflow/spec";
 import { GraphForeach, GraphStep, WorkflowGraph } from "../workflow/validate";
 import { cacheKey } from "./cache";
+import { backoffSeconds } from "./retry";
 import type { Fingerprint } from "./fingerprint";
 import type { ComputedStep, TaskInfo } from "./runner";
 import { ChainCallError, ChainStepAnswer, ServiceDefinition } from "./services";
@@ -102,10 +103,6 @@ export interface ChainHost {
   isRetryable(error: unknown): boolean;
 }
 
-function backoffSeconds(text: string | undefined): number {
-  const match = /^(\d+)(s|m|h)$/.exec(text ?? "");
-  return match ? Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as "s" | "m" | "h"] : 0;
-}
 
 interface Staged {
   readonly task: Task;
@@ -188,9 +185,9 @@ export async function runItemChain(host: ChainHost, plan: ChainPlan, service: Se
     } catch (error) {
       for (const { staging } of staged) if (staging) host.discard(staging);
       if (host.signal.aborted) throw error;
-      const failedId = error instanceof ChainCallError ? error.step : undefined;
-      const failed = pending.find((t) => t.step.id === failedId) ?? pending[0]!;
       if (!(error instanceof ChainCallError)) throw error; // a binding or input problem, already a step's failure
+      // A service that died answers for no step: the first one not done is the one that failed.
+      const failed = pending.find((t) => t.step.id === error.step) ?? pending[0]!;
       const attempt = (attempts.get(failed.step.id) ?? 0) + 1;
       attempts.set(failed.step.id, attempt);
       const retry = failed.step.spec.retry;

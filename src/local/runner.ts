@@ -12,6 +12,7 @@ import { itemsOf, pointsOfItem, RunValues } from "./runValues";
 import { ServiceCallError, ServicePool, serviceRoots } from "./services";
 import { isUnder, OutsideFiles, outsideFiles } from "./stepInputs";
 import { ChainHost, ChainPlan, chainPlan, chainService, runItemChain } from "./itemChain";
+import { backoffSeconds } from "./retry";
 import type { ServiceDefinition } from "./services";
 import { Task, TaskGraph, taskKey } from "./taskGraph";
 import { asInputFile, describeValue, fileValue, loadValue, SHARED_PATH, StepValue, storeValue, ValueBindingError, valueIdentity } from "./values";
@@ -99,11 +100,6 @@ export class StepFailure extends Error {
   }
 }
 
-function backoffSeconds(text: string | undefined): number {
-  const match = /^(\d+)(s|m|h)$/.exec(text ?? "");
-  if (!match) return 0;
-  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as "s" | "m" | "h"];
-}
 
 /**
  * Whether running a failed step again can help: not for bad input (a component's HTTP 400, a bad LAS
