@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
-import { tempDir, writeNotebook } from "./helpers/notebooks";
+import { filesUnder, tempDir, writeNotebook } from "./helpers/notebooks";
 import { Service, startService, stopService } from "./helpers/runtimeService";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -41,21 +41,6 @@ function makeTile(file: string, size: number): number {
   const made = spawnSync(PYTHON, [GENERATOR, "--out", file, "--size", String(size), "--density", "5"], { encoding: "utf8", env: ENV, timeout: 30_000 });
   assert.equal(made.status, 0, made.stderr);
   return (JSON.parse(fs.readFileSync(file.replace(/\.npy$/, ".json"), "utf8")) as { point_count: number }).point_count;
-}
-
-/** Every file under `dir`, relative to it. */
-function filesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  const found: string[] = [];
-  const walk = (at: string): void => {
-    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
-      const full = path.join(at, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else found.push(path.relative(dir, full));
-    }
-  };
-  walk(dir);
-  return found.sort();
 }
 
 describe("the REST service, hardened", function () {

@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
-import { tempDir, writeNotebook } from "./helpers/notebooks";
+import { filesUnder, tempDir, writeNotebook } from "./helpers/notebooks";
 import { Service, startService, stopService } from "./helpers/runtimeService";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -54,21 +54,6 @@ function npyStats(file: string): { dtype: string; shape: number[]; sum: number }
       file,
     ),
   );
-}
-
-/** Every file under `dir`, relative to it, hidden ones included. */
-function filesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  const found: string[] = [];
-  const walk = (at: string): void => {
-    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
-      const full = path.join(at, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else found.push(path.relative(dir, full));
-    }
-  };
-  walk(dir);
-  return found.sort();
 }
 
 async function post(service: Service, route: string, body: unknown): Promise<{ status: number; body: Json }> {

@@ -44,3 +44,18 @@ export function writeNotebook(dir: string, cells: readonly TestCell[], name = "n
   fs.writeFileSync(file, notebookJson(cells));
   return file;
 }
+
+/** Every file under `dir`, relative to it, hidden ones included, sorted; none when it does not exist. */
+export function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const found: string[] = [];
+  const walk = (at: string): void => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else found.push(path.relative(dir, full));
+    }
+  };
+  walk(dir);
+  return found.sort();
+}
