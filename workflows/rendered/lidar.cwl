@@ -338,7 +338,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/export:bb8c0421205c3126b76b2607d15daba477a90eaac00e5683fe8189d9370355a7
+        dockerPull: naaw/export:738f89cf87ff88e1cde04870e38719875d467e680dfb639076b2f87c6f91847c
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -410,7 +410,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:0e61337668aa3260d683b309fb9210a6d0ba6706f7cfd9f2e9ab0045a6078787
+        dockerPull: naaw/features:79e6d0338a4f078ddc3238e6ef070eee0b7537a45c87aacc223cde67536ce276
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -477,7 +477,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/filter:b7093ae466edb7f46b895eb425e78eff722c7a6b698dfe16ce9d8bc4198b1c7f
+        dockerPull: naaw/filter:3398563355786523a36eb4ac3e853af67fbde216e3d3af10387827eefc8f399a
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -564,7 +564,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/load:3bebf9c64b927fbb79047e98cc3bf61cae36dc4628dd60e0cb1cf204db3fc009
+        dockerPull: naaw/load:d467db47d783d84fe1bfd3b76a3cba8e258fe40d96c015693ce9bc914b13b2a7
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -625,7 +625,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/neighbors:9fbbe47b19b567aa2b0b686899de79bbeef7cc9b61de7138357e3a9c3ba29297
+        dockerPull: naaw/neighbors:c75fe276b78006fa3f508dc0dbfa3ccb6a946a9c0dbe5de623712433fb1539dd
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -685,7 +685,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/normalize:4fb59209187bca5cedd7bcafcca7a5c9e643544f6b26f40afdc7f8bbdeff5ca5
+        dockerPull: naaw/normalize:83d7d458f3741d9eab94af46c0ad3026288321e106e124251e5037a84ce287a4
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
