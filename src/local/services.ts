@@ -341,7 +341,13 @@ export class ServicePool {
     this.wakeAll();
     // Idle connections first: a stopping service then has no connection to wait for but a run in flight.
     this.agent.destroy();
-    await Promise.all(this.all.map((s) => s.stop()));
+    // Services still starting (prestarted ones nobody waited for) are stopped too, and waited for.
+    const starting = [...this.startingChildren].map((child) => {
+      const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      return exited;
+    });
+    await Promise.all([...starting, ...this.all.map((s) => s.stop())]);
   }
 
   /** For a run stopped by a signal: no waiting, services that are still starting included. */
