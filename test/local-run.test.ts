@@ -181,7 +181,9 @@ describe("naaw run: the embedded runner", function () {
     assert.deepEqual(totals(result, 5), [20, 40, 60, 80, 100]);
     assert.equal(result.timings.length, 15);
     assert.ok(result.timings.every((t) => !t.cached && t.attempts === 1));
-    assert.equal(result.servicesStarted, 2, "two workers: two services, each of the three components");
+    // Two workers: at most two services, each of the three components (the second may be stopped
+    // while it starts, when the run ends first).
+    assert.ok(result.servicesStarted >= 1 && result.servicesStarted <= 2, `started ${result.servicesStarted}`);
     assert.deepEqual(entriesOf(path.join(scratch.dir, "cache-fused")), entriesOf(path.join(scratch.dir, "cache-per-step")));
     assert.equal(entriesOf(path.join(scratch.dir, "cache-fused")).length, 15);
     assert.equal(perStepResult.items, result.items);
