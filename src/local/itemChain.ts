@@ -5,7 +5,7 @@
 // steps read, which stay in the service's memory (runtime/python/naaw_runtime/fused.py).
 import * as path from "path";
 import { setTimeout as sleep } from "timers/promises";
-import { Reference } from "../workflow/spec";
+import { Binding, Reference } from "../workflow/spec";
 import { GraphForeach, GraphStep, WorkflowGraph } from "../workflow/validate";
 import { cacheKey } from "./cache";
 import { backoffSeconds } from "./retry";
@@ -40,16 +40,13 @@ export function chainPlan(graph: WorkflowGraph, group: GraphForeach): ChainPlan 
   if (builtin) return `step '${builtin.id}' is the built-in ${builtin.component.uses}`;
   for (const step of steps) {
     for (const { slot, name, binding } of step.bindings) {
-      const parts = binding.kind === "reference" ? [binding.reference] : binding.kind === "template" ? binding.parts : [];
-      const inner = parts.some((p) => typeof p !== "string" && p.kind === "step" && ids.has(p.step));
+      const inner = referencesOf(binding).some((r) => r.kind === "step" && ids.has(r.step));
       if (inner && (slot !== "input" || binding.kind !== "reference")) return `step '${step.id}' takes '${name}' from a step of the item as a ${binding.kind === "template" ? "template" : "param"}`;
     }
   }
   const readers = new Map<string, { inside: boolean; outside: boolean }>();
-  const references = (step: GraphStep): Reference[] =>
-    step.bindings.flatMap(({ binding }) => (binding.kind === "reference" ? [binding.reference] : binding.kind === "template" ? binding.parts.filter((p): p is Reference => typeof p !== "string") : []));
   for (const consumer of graph.steps) {
-    for (const r of references(consumer)) {
+    for (const r of consumer.bindings.flatMap(({ binding }) => referencesOf(binding))) {
       if (r.kind !== "step" || !ids.has(r.step)) continue;
       const seen = readers.get(`${r.step}.${r.output}`) ?? { inside: false, outside: false };
       if (ids.has(consumer.id)) seen.inside = true;
@@ -61,11 +58,18 @@ export function chainPlan(graph: WorkflowGraph, group: GraphForeach): ChainPlan 
   for (const other of graph.foreach) {
     if (other.over.kind === "step" && ids.has(other.over.step)) readers.set(`${other.over.step}.${other.over.output}`, { inside: false, outside: true });
   }
+  // Kept in memory only when the item's own steps are its only readers.
   const written = new Map(steps.map((step) => [step.id, step.component.outputs.map((o) => o.name).filter((name) => {
     const seen = readers.get(`${step.id}.${name}`);
-    return !seen || seen.outside || !seen.inside;
+    return !seen?.inside || seen.outside;
   })]));
   return { group: group.id, steps, written };
+}
+
+/** The references a binding holds: its own, or a template's parts. */
+function referencesOf(binding: Binding): Reference[] {
+  if (binding.kind === "reference") return [binding.reference];
+  return binding.kind === "template" ? binding.parts.filter((p): p is Reference => typeof p !== "string") : [];
 }
 
 /** The service that runs a group's chains: all its components, each directory once. */
@@ -76,7 +80,6 @@ export function chainService(plan: ChainPlan, contextDir: (step: GraphStep) => s
 /** What a chain needs of the runner (LocalRunner implements it). */
 export interface ChainHost {
   readonly useCache: boolean;
-  readonly cacheRoot: string;
   readonly workdir: string;
   readonly signal: AbortSignal;
   info(task: Task): TaskInfo;

@@ -77,15 +77,10 @@ export class RunValues {
     }
   }
 
-  /** A step's inputs and params from its bindings (the component's defaults first); throws on a value it cannot take. */
-  bind(task: Task): { inputs: Record<string, StepValue>; params: Record<string, unknown> } {
-    const { inputs, params } = this.bindChained(task, new Set());
-    return { inputs, params };
-  }
-
   /**
-   * Like `bind`, for a step that runs in one request with the steps in `chained` (of its item): an
-   * input bound to one of their outputs is named by its producer in `fromChain`, not resolved.
+   * A step's inputs and params from its bindings (the component's defaults first); throws on a value it
+   * cannot take. For a step that runs in one request with the steps in `chained` (of its item), an input
+   * bound to one of their outputs is named by its producer in `fromChain`, not resolved.
    */
   bindChained(task: Task, chained: ReadonlySet<string>): { inputs: Record<string, StepValue>; params: Record<string, unknown>; fromChain: Record<string, { step: string; output: string }> } {
     const step = task.step;

@@ -244,7 +244,6 @@ export class LocalRunner {
   private chainHost(tasks: TaskGraph): ChainHost {
     return {
       useCache: this.options.useCache,
-      cacheRoot: this.cache.root,
       workdir: this.pool.roots.workdir,
       signal: this.stop.signal,
       info: (task) => this.info(task),
@@ -263,13 +262,7 @@ export class LocalRunner {
         this.noteItemProgress(task);
       },
       bind: (task, info) => this.bind(task, info),
-      bindChained: (task, info, chained) => {
-        try {
-          return this.values.bindChained(task, chained);
-        } catch (error) {
-          throw new StepFailure(`step '${task.step.id}'${info.itemName ? ` on ${info.itemName}` : ""}: ${(error as Error).message}`, info, true);
-        }
-      },
+      bindChained: (task, info, chained) => this.bind(task, info, chained),
       keyOf: (task, info, inputs, params) => this.keyOf(task, info, undefined, inputs, params),
       fingerprintOutside: (inputs) => this.outside.fingerprints(outsideFiles(inputs, [], this.cache.root)),
       checkUnchanged: (step, prints) => this.outside.checkUnchanged(prints, step),
@@ -313,9 +306,10 @@ export class LocalRunner {
   }
 
   /** The step's inputs and params from its bindings; a value it cannot take is bad input. */
-  private bind(task: Task, info: TaskInfo): { inputs: Record<string, StepValue>; params: Record<string, unknown> } {
+  /** With `chained`, an input from a step in it is named by its producer (`fromChain`), not resolved. */
+  private bind(task: Task, info: TaskInfo, chained: ReadonlySet<string> = new Set()): ReturnType<RunValues["bindChained"]> {
     try {
-      return this.values.bind(task);
+      return this.values.bindChained(task, chained);
     } catch (error) {
       throw new StepFailure(`step '${task.step.id}'${info.itemName ? ` on ${info.itemName}` : ""}: ${(error as Error).message}`, info, true);
     }
