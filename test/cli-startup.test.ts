@@ -74,6 +74,46 @@ describe("naaw starts without TypeScript, the compiler or Pulumi", function () {
   }
 });
 
+describe("a verb loads only its own definition, and validate runs Python's analysis once", function () {
+  const verbModule = (verb: string) => path.join(ROOT, "dist", "cli", `${verb}.js`);
+  const VERB_MODULES = ["components", "build", "serve", "validate", "render", "run", "submit", "plan", "cache", "builtin", "builtinChain"];
+
+  it("GIVEN `naaw validate` THEN no other verb's module loads; GIVEN `naaw --help` THEN every verb is listed", function () {
+    const validate = naawLoading(["validate", "workflows/lidar.yaml"]);
+    assert.equal(validate.status, 0, validate.stderr);
+    assert.deepEqual(VERB_MODULES.filter((v) => validate.loaded.includes(verbModule(v))), ["validate"]);
+    const help = naawLoading(["--help"]);
+    assert.deepEqual(VERB_MODULES.filter((v) => help.loaded.includes(verbModule(v))), VERB_MODULES);
+    for (const verb of ["components", "build", "serve", "validate", "render", "run", "submit", "plan", "cache", "builtin", "builtin-chain"]) {
+      assert.match(help.stdout, new RegExp(`^  ${verb} `, "m"), `--help lists ${verb}`);
+    }
+    const unknown = spawnSync(process.execPath, [CLI, "valdate"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /unknown command 'valdate'[\s\S]*validate/, "a misspelt verb is answered with the verb it resembles");
+  });
+
+  it("GIVEN a workflow using one notebook THEN validate runs Python's analysis of it once, and reports as before", function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "naaw-python-count-"));
+    try {
+      const log = path.join(dir, "runs.txt");
+      const python = path.join(dir, "python");
+      const real = process.env.NAAW_PYTHON || "python3";
+      fs.writeFileSync(python, `#!/bin/sh\necho "$*" >> '${log}'\nexec ${real} "$@"\n`, { mode: 0o755 });
+      const run = spawnSync(process.execPath, [CLI, "validate", "workflows/lidar.yaml"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, NAAW_PYTHON: python },
+      });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^workflows\/lidar\.yaml: valid: 8 steps/m);
+      const runs = fs.readFileSync(log, "utf8").split("\n").filter(Boolean);
+      assert.deepEqual(runs, ["-S -s -m naaw_analyzer"], "one analysis of notebooks/lidar.ipynb, without site-packages");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("bin/dist.js: the compiled CLI runs only while no source changed since its build", function () {
   let dir: string;
   let src: string;

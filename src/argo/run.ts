@@ -5,6 +5,7 @@ import { RunTarget, workflowsClient, WorkflowsClient } from "./kubeClient";
 import { Clock, realClock, secondsText, withRetry } from "./retry";
 import { outcomeOf, RunFailedError, RunOutcome } from "./outcome";
 import { FailedStep, isFinished, WorkflowState, workflowState } from "./status";
+import { compareText } from "../textOrder";
 
 /*
  * Submitting an Argo Workflow and watching it to its end through the Kubernetes API: what
@@ -118,7 +119,7 @@ function labelled(workflow: Record<string, unknown>, labels: Record<string, stri
 async function newest(client: WorkflowsClient, selector: string): Promise<Record<string, unknown> | undefined> {
   const items = await client.list(selector);
   const created = (w: Record<string, unknown>) => String((w.metadata as { creationTimestamp?: unknown } | undefined)?.creationTimestamp ?? "");
-  return items.sort((a, b) => created(b).localeCompare(created(a)))[0];
+  return items.sort((a, b) => compareText(created(b), created(a)))[0];
 }
 
 function watchHint(namespace: string, name: string): string {

@@ -1,4 +1,5 @@
 import { gunzipSync } from "zlib";
+import { compareText } from "../textOrder";
 
 /*
  * Reading an Argo Workflow's status (argoproj.io/v1alpha1, as the controller writes it): its phase,
@@ -152,7 +153,7 @@ export function failedSteps(nodes: Record<string, ArgoNode>): { failed: FailedSt
   for (const node of Object.values(nodes)) for (const child of node.children ?? []) parentOf.set(child, node.id);
   const failed: FailedStep[] = [];
   const retrying: FailedStep[] = [];
-  const byStart = (a: ArgoNode, b: ArgoNode) => (a.startedAt ?? "").localeCompare(b.startedAt ?? "") || a.id.localeCompare(b.id);
+  const byStart = (a: ArgoNode, b: ArgoNode) => compareText(a.startedAt ?? "", b.startedAt ?? "") || compareText(a.id, b.id);
   const pods = Object.values(nodes)
     .filter((n) => n.type === "Pod" && FAILED_NODE_PHASES.has(n.phase ?? ""))
     .sort(byStart);
@@ -186,7 +187,7 @@ export function stuckPods(nodes: Record<string, ArgoNode>): StuckPod[] {
     if (!reason) continue;
     stuck.push({ ...stepOf(node, nodes), message: `cannot start: ${node.message.trim()}`, reason, hopeless: HOPELESS_REASONS.has(reason) });
   }
-  return stuck.sort((a, b) => a.node.localeCompare(b.node));
+  return stuck.sort((a, b) => compareText(a.node, b.node));
 }
 
 /** The run as a Workflow object (from the API) describes it. */

@@ -1,5 +1,4 @@
 import { Command } from "commander";
-import type { WorkflowCatalog } from "../workflow/catalog";
 import type { CompiledWorkflow } from "../workflow/compile";
 import { printDiagnostics, runAction } from "./output";
 
@@ -12,16 +11,20 @@ interface ValidateOptions {
   readonly notebooks?: string;
 }
 
-/** The catalog a workflow reads: `--notebooks DIR`, else the `notebooks/` beside `workflows/`. */
-async function workflowCatalog(workflow: string, notebooks: string | undefined): Promise<WorkflowCatalog> {
-  const { WorkflowCatalog } = await import("../workflow/catalog");
-  return notebooks ? new WorkflowCatalog(notebooks) : WorkflowCatalog.forWorkflow(workflow);
-}
-
-/** Compiles a workflow and prints its diagnostics; no graph (and exit code 1) when it has errors. */
+/**
+ * Compiles a workflow and prints its diagnostics; no graph (and exit code 1) when it has errors.
+ * The catalog it reads: `--notebooks DIR`, else the `notebooks/` beside `workflows/`.
+ */
 export async function compileOrReport(workflow: string, notebooks: string | undefined): Promise<CompiledWorkflow> {
+  const { conventionalNotebooksDir, prefetchNotebookAnalyses } = await import("../workflow/prefetchAnalysis");
+  const notebooksDir = notebooks ?? conventionalNotebooksDir(workflow);
+  // Python's analysis of the notebooks starts first and runs while the compiler's modules load.
+  const prefetched = prefetchNotebookAnalyses(workflow, notebooksDir);
   const { compileWorkflow } = await import("../workflow/compile");
-  const compiled = compileWorkflow(workflow, await workflowCatalog(workflow, notebooks));
+  const { WorkflowCatalog } = await import("../workflow/catalog");
+  const catalog = new WorkflowCatalog(notebooksDir);
+  await prefetched;
+  const compiled = compileWorkflow(workflow, catalog);
   printDiagnostics(compiled.diagnostics);
   if (!compiled.graph) process.exitCode = 1;
   return compiled;

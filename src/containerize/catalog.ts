@@ -5,6 +5,7 @@ import { analyzeNotebook, NotebookAnalysisResult, NotebookComponent } from "../n
 import { readNotebook } from "../notebook/notebook";
 import { BuildContext, contextHash, renderBuildContext } from "./context";
 import { ComponentSpec, ImageOptions } from "./spec";
+import { compareText } from "../textOrder";
 
 /** One component of the catalog: its spec, its build context and the context's hash. */
 export interface CatalogEntry {
@@ -27,7 +28,7 @@ export function findNotebooks(dir: string = DEFAULT_NOTEBOOK_DIR): string[] {
   if (!fs.existsSync(dir)) return [];
   const found: string[] = [];
   const walk = (current: string): void => {
-    for (const entry of fs.readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of fs.readdirSync(current, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name))) {
       if (entry.name.startsWith(".")) continue;
       const full = path.join(current, entry.name);
       if (entry.isDirectory()) walk(full);

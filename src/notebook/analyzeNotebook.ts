@@ -1,10 +1,10 @@
 import { Diagnostic, DiagnosticSink } from "../diagnostics";
+import { prepareCells } from "./cellsToAnalyze";
 import { AnalyzedCell, ComponentDraft, NotebookComposer } from "./compose";
-import { stripMagics } from "./magics";
 import { Notebook } from "./notebook";
 import { analyzeCells } from "./pythonAnalysis";
 import { isLocalModule, readPins, requirementsFor } from "./requirements";
-import { CellRole, cellRole } from "./roles";
+import { CellRole } from "./roles";
 
 /** A component of a notebook with everything needed to generate its code. */
 export interface NotebookComponent extends ComponentDraft {
@@ -58,17 +58,7 @@ function reportCycles(components: readonly ComponentDraft[], cellRoles: Readonly
 /** Reads the tags, runs Python's analysis once, and resolves every component's inputs and outputs. */
 export function analyzeNotebook(notebook: Notebook): NotebookAnalysisResult {
   const sink = new DiagnosticSink(notebook.path);
-  const roles = new Map<number, CellRole>();
-  const sources = new Map<number, string>();
-  for (const cell of notebook.cells) {
-    if (cell.kind !== "code") continue;
-    const role = cellRole(cell, sink);
-    roles.set(cell.index, role);
-    // A skip cell belongs to no component, so what is left out of it needs no warning; its Python
-    // is still analyzed (a plot there makes what it reads an output).
-    const magicSink = role.kind === "skip" ? new DiagnosticSink(notebook.path) : sink;
-    sources.set(cell.index, stripMagics(cell.source, cell.index, magicSink));
-  }
+  const { roles, sources, cells } = prepareCells(notebook, sink);
   const parameterCells = [...roles].filter(([, r]) => r.kind === "parameters").map(([i]) => i);
   if (parameterCells.length > 1) {
     sink.warning(`cells ${parameterCells.join(", ")} are all tagged 'parameters'; papermill injects after the first, so keep one`, {
@@ -76,9 +66,7 @@ export function analyzeNotebook(notebook: Notebook): NotebookAnalysisResult {
     });
   }
 
-  const analysis = analyzeCells(
-    [...sources].map(([index, source]) => ({ index, source, parameters: roles.get(index)?.kind === "parameters" })),
-  );
+  const analysis = analyzeCells(cells);
   const analyzed: AnalyzedCell[] = [];
   for (const cell of analysis.cells) {
     const role = roles.get(cell.index) ?? { kind: "untagged" };

@@ -2,6 +2,7 @@ import { DiagnosticSink } from "../diagnostics";
 import { Binding, bindingsAfter, Definition, mergeType, namesTouched } from "./bindings";
 import { CellRole } from "./roles";
 import { CellEvent, NotebookAnalysis, ParameterFact, ValueType } from "./pythonAnalysis";
+import { compareText } from "../textOrder";
 
 export interface ValueSpec {
   readonly name: string;
@@ -172,7 +173,7 @@ export class NotebookComposer {
       ...d,
       outputs: [...(this.outputs.get(d.name) ?? new Map<string, ValueType>())]
         .map(([name, type]) => ({ name, type }))
-        .sort((a, b) => a.name.localeCompare(b.name)),
+        .sort((a, b) => compareText(a.name, b.name)),
     }));
   }
 
@@ -346,9 +347,9 @@ export class NotebookComposer {
     return {
       name,
       cells: own.map((c) => c.index),
-      inputs: [...inputs.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      inputs: [...inputs.values()].sort((a, b) => compareText(a.name, b.name)),
       outputs: [],
-      params: [...params.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      params: [...params.values()].sort((a, b) => compareText(a.name, b.name)),
       modules: [...modules].sort(),
       copied: [...copied.values()].sort((a, b) => a.cell - b.cell || a.line - b.line),
     };

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { compareText } from "../textOrder";
 
 /** Import names whose distribution on PyPI is called something else. */
 const DISTRIBUTION_OF: Readonly<Record<string, string>> = {
@@ -72,5 +73,5 @@ export function requirementsFor(modules: readonly string[], stdlib: ReadonlySet<
   }
   const byName = new Map<string, string>();
   for (const d of distributions) byName.set(normalizeDistribution(d), pins.get(normalizeDistribution(d)) ?? d);
-  return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, line]) => line);
+  return [...byName.entries()].sort(([a], [b]) => compareText(a, b)).map(([, line]) => line);
 }

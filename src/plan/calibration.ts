@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { BUILTINS_REVISION } from "../local/builtinSteps";
 import { WorkflowGraph } from "../workflow/validate";
+import { compareText } from "../textOrder";
 
 /**
  * The phase a step belongs to: `split` (steps before the foreach, parallel over input files), `tile`
@@ -88,7 +89,7 @@ export function componentHashes(graph: WorkflowGraph): Record<string, string> {
     const c = step.component;
     hashes[c.uses] = c.builtin ? `builtin:${BUILTINS_REVISION}` : c.entry!.hash;
   }
-  return Object.fromEntries(Object.entries(hashes).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(hashes).sort(([a], [b]) => compareText(a, b)));
 }
 
 /** The components whose code changed since the calibration (a warning: the figures may be off). */

@@ -1,6 +1,7 @@
 import { Candidate, estimate, Estimate, ModelContext } from "./model";
 import type { MachineType, PlanRequest } from "./request";
 import { tileCountsFor } from "./volume";
+import { compareText } from "../textOrder";
 
 /** Node counts tried for each machine type: dense where a node matters, sparser further out. */
 const NODE_STEPS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024];
@@ -48,7 +49,7 @@ const vcpus = (e: Estimate): number => e.candidate.nodes * e.candidate.machine.v
 
 /** Objective order: `time` fastest first (then cheaper); `cost` cheapest first (then faster). Unpriced plans: fewest vCPUs that meet the deadline. */
 export function byObjective(request: PlanRequest): (a: Estimate, b: Estimate) => number {
-  const stable = (a: Estimate, b: Estimate) => a.candidate.machine.name.localeCompare(b.candidate.machine.name) || a.candidate.nodes - b.candidate.nodes || Number(a.candidate.spot) - Number(b.candidate.spot) || a.candidate.tileSize - b.candidate.tileSize;
+  const stable = (a: Estimate, b: Estimate) => compareText(a.candidate.machine.name, b.candidate.machine.name) || a.candidate.nodes - b.candidate.nodes || Number(a.candidate.spot) - Number(b.candidate.spot) || a.candidate.tileSize - b.candidate.tileSize;
   if (request.objective === "cost") return (a, b) => cost(a) - cost(b) || a.makespanHours - b.makespanHours || stable(a, b);
   return (a, b) => a.makespanHours - b.makespanHours || cost(a) - cost(b) || stable(a, b);
 }

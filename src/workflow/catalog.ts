@@ -5,6 +5,7 @@ import { ImageOptions } from "../containerize/spec";
 import { DiagnosticError, formatDiagnostic } from "../diagnostics";
 import { ARGO_LOWERING_BUILTINS, BUILTINS } from "./builtins";
 import { WorkflowType } from "./spec";
+import { conventionalNotebooksDir } from "./prefetchAnalysis";
 
 /** What a workflow step can bind and read: a notebook component's or a built-in's interface. */
 export interface ComponentInterface {
@@ -52,7 +53,7 @@ export class WorkflowCatalog {
 
   /** The conventional notebooks directory of a workflow file: `workflows/x.yaml` → `notebooks/`. */
   static forWorkflow(workflowFile: string, options: ImageOptions = {}): WorkflowCatalog {
-    return new WorkflowCatalog(path.join(path.dirname(workflowFile), "..", "notebooks"), options);
+    return new WorkflowCatalog(conventionalNotebooksDir(workflowFile), options);
   }
 
   private notebook(name: string): { entries?: readonly CatalogEntry[]; problem?: string } {

@@ -8,7 +8,9 @@ from .cells import analyze
 
 def main() -> None:
     request = json.load(sys.stdin)
-    json.dump(analyze(request), sys.stdout)
+    # One write: json.dump writes each token on its own, a system call each when stdout is
+    # unbuffered (PYTHONUNBUFFERED, common in containers and CI): thousands for one notebook.
+    sys.stdout.write(json.dumps(analyze(request)))
 
 
 if __name__ == "__main__":
