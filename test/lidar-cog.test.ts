@@ -10,7 +10,8 @@ import { cogLayout, GHOST_HEADER, noDataTag } from "../src/lidar/cog/layout";
 import { halveRows, levelSizes } from "../src/lidar/cog/overviews";
 import { floatingPointPredictor } from "../src/lidar/cog/tiles";
 import { CogWriter } from "../src/lidar/cog/writer";
-import { decodeFloat32GeoTiff, georeferenceTags } from "../src/lidar/geotiff";
+import { decodeFloat32GeoTiff, encodeFloat32GeoTiff, georeferenceTags } from "../src/lidar/geotiff";
+import { readFloat32Tiles } from "../src/lidar/cog/readTiles";
 import { MergeTile, mergeRasters } from "../src/lidar/merge";
 import { npyBytes } from "../src/lidar/npy";
 import { tempDir } from "./helpers/notebooks";
@@ -113,6 +114,18 @@ describe("COG writer", function () {
     assert.deepEqual([image.getTileWidth(), image.getTileHeight()], [16, 16]);
     assert.equal(await image.fileDirectory.loadValue("Compression"), 8, "DEFLATE");
     assert.equal(await image.fileDirectory.loadValue("Predictor"), 3, "floating-point predictor");
+    // decodeFloat32GeoTiff reads these tiles with readTiles.ts; geotiff.js's own reader agrees.
+    const [band] = await image.readRasters();
+    sameValues(band as Float32Array, values, "geotiff.js's own reader");
+  });
+
+  it("reads back through geotiff.js what readTiles.ts does not read: a strip GeoTIFF", async () => {
+    const [width, height] = [23, 9];
+    const values = surface(width, height);
+    const bytes = encodeFloat32GeoTiff(values, { width, height, originX: 5, originY: 60, cellSize: 2, crs: "EPSG:28992" });
+    const image = await (await fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer)).getImage();
+    assert.equal(await readFloat32Tiles(image, bytes), undefined, "not tiled: left to geotiff.js");
+    sameValues((await decodeFloat32GeoTiff(bytes)).values, values, "strip GeoTIFF");
   });
 
   it("makes overviews down to one tile, each the average of the cells below it without NaN", async () => {

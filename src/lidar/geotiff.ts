@@ -6,6 +6,7 @@
 import { fromArrayBuffer, GeotiffWriterMetadata, writeArrayBuffer } from "geotiff";
 import { FieldType, Tag } from "./cog/ifd";
 import { TAG } from "./cog/layout";
+import { readFloat32Tiles } from "./cog/readTiles";
 import { crsGeoKeys } from "./crs";
 
 /** Where a north-up raster lies: its size in cells and its north-west corner. */
@@ -117,7 +118,7 @@ export async function decodeFloat32GeoTiff(bytes: Uint8Array): Promise<Float32Ra
   if (image.getSamplesPerPixel() !== 1 || image.getSampleFormat() !== 3 || image.getBitsPerSample() !== 32) {
     throw new Error(`not a single-band Float32 GeoTIFF (${image.getSamplesPerPixel()} band(s) of format ${image.getSampleFormat()}, ${image.getBitsPerSample()} bits)`);
   }
-  const [band] = await image.readRasters();
+  const band = (await readFloat32Tiles(image, bytes)) ?? (await image.readRasters())[0];
   const [originX, originY] = image.getOrigin();
   const [cellSize] = image.getResolution();
   const keys = image.getGeoKeys() ?? {};
