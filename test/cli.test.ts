@@ -81,7 +81,8 @@ describe("naaw components", function () {
   it("--json prints exactly the documented shape, the six demo components in notebook order", function () {
     const out = naawOk(["components", "notebooks/lidar.ipynb", "--json"]);
     const doc = JSON.parse(out);
-    assert.deepEqual(Object.keys(doc), ["components"]);
+    assert.deepEqual(Object.keys(doc), ["components", "diagnostics"]);
+    assert.deepEqual(doc.diagnostics, [], "the demo notebook has no warnings");
     assert.deepEqual(
       doc.components.map((c: Json) => c.name),
       DEMO_COMPONENTS,
@@ -164,6 +165,21 @@ describe("naaw components", function () {
       error: /^untagged\.ipynb: cell 2, line 2: error: component 'pick' reads 'threshold', which is defined only in cell 1 \(an untagged cell\)/,
     },
   ];
+  it("--json answers a notebook's errors as diagnostics on stdout, with cell and line, and exit code 1", function () {
+    const { content, file } = bad.find((b) => b.file === "untagged.ipynb")!;
+    fs.writeFileSync(path.join(tmp.dir, file), content!);
+    const result = naaw(["components", file, "--json"], tmp.dir);
+    assert.equal(result.status, 1, result.stderr);
+    assert.equal(result.stderr, "", "nothing but the JSON");
+    const doc = JSON.parse(result.stdout);
+    assert.deepEqual(doc.components, []);
+    assert.deepEqual(
+      doc.diagnostics.map((d: Json) => [d.severity, d.file, d.cell, d.line]),
+      [["error", "untagged.ipynb", 2, 2]],
+    );
+    assert.match(doc.diagnostics[0].message, /reads 'threshold', which is defined only in cell 1 \(an untagged cell\)/);
+  });
+
   for (const { what, file, content, error } of bad) {
     it(`exits 1 with one line naming the file for ${what}`, function () {
       if (content !== undefined) fs.writeFileSync(path.join(tmp.dir, file), content);
@@ -172,6 +188,36 @@ describe("naaw components", function () {
       assert.equal(fs.existsSync(path.join(tmp.dir, "out")), false, "build writes nothing for a bad notebook");
     });
   }
+});
+
+describe("naaw validate --json", function () {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => (tmp = tempDir()));
+  afterEach(() => tmp.cleanup());
+
+  it("GIVEN the demo workflow THEN valid, its sizes and the components its steps use", function () {
+    const doc = JSON.parse(naawOk(["validate", "workflows/lidar.yaml", "--json"]));
+    assert.deepEqual(
+      { ...doc, uses: undefined },
+      { workflow: "workflows/lidar.yaml", valid: true, steps: 8, foreach: 1, params: 7, uses: undefined, diagnostics: [] },
+    );
+    assert.deepEqual(doc.uses, ["builtin/merge", "builtin/split", ...DEMO_COMPONENTS.map((c) => `lidar/${c}`).sort()]);
+  });
+
+  it("GIVEN a step using an unknown component THEN invalid, the diagnostic at its line and column, exit code 1, nothing on stderr", function () {
+    const file = path.join(tmp.dir, "broken.yaml");
+    fs.writeFileSync(file, "name: broken\nsteps:\n  - id: a\n    uses: lidar/nope\n");
+    const result = naaw(["validate", file, "--json", "--notebooks", path.join(ROOT, "notebooks")]);
+    assert.equal(result.status, 1);
+    assert.equal(result.stderr, "");
+    const doc = JSON.parse(result.stdout);
+    assert.equal(doc.valid, false);
+    assert.deepEqual(
+      doc.diagnostics.map((d: Json) => [d.severity, d.file, d.line, d.column]),
+      [["error", file, 4, 11]],
+    );
+    assert.match(doc.diagnostics[0].message, /unknown component 'lidar\/nope'; notebook 'lidar' has: load, normalize/);
+  });
 });
 
 describe("naaw build", function () {

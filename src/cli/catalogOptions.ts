@@ -19,14 +19,14 @@ export function addCatalogOptions(command: Command): Command {
     .option("--base-image <image>", "Python base image of the component images (pin it by digest for reproducible builds)", DEFAULT_BASE_IMAGE);
 }
 
-/** Loads the catalog of the given notebooks (default: all under notebooks/), printing warnings. */
-export async function catalogFor(notebooks: readonly string[] | undefined, baseImage: string): Promise<Catalog> {
+/** Loads the catalog of the given notebooks (default: all under notebooks/), printing warnings unless `quiet`. */
+export async function catalogFor(notebooks: readonly string[] | undefined, baseImage: string, { quiet = false } = {}): Promise<Catalog> {
   const { DEFAULT_NOTEBOOK_DIR, findNotebooks, loadCatalog } = await import("../containerize/catalog");
   const paths = notebooks && notebooks.length > 0 ? notebooks : findNotebooks();
   if (paths.length === 0) {
     throw new UsageError(`no notebooks given and none found under ${DEFAULT_NOTEBOOK_DIR}/; pass a path, e.g. naaw components notebooks/lidar.ipynb`);
   }
   const catalog = loadCatalog(paths, { baseImage });
-  printDiagnostics(catalog.diagnostics);
+  if (!quiet) printDiagnostics(catalog.diagnostics);
   return catalog;
 }

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import type { CatalogEntry } from "../containerize/catalog";
+import type { Diagnostic } from "../diagnostics";
 import { DEFAULT_BASE_IMAGE } from "../containerize/spec";
 import { catalogFor } from "./catalogOptions";
 import { formatTable, runAction } from "./output";
@@ -9,13 +10,18 @@ interface ComponentsOptions {
   readonly baseImage: string;
 }
 
-/** The `--json` shape other tools rely on: the spec without its source map, plus the image hash. */
-export function catalogJson(entries: readonly CatalogEntry[]): unknown {
+/**
+ * The `--json` shape other tools rely on (the JupyterLab panel among them): each spec without its
+ * source map, plus the image hash, and every diagnostic (warnings; with errors, no components and
+ * exit code 1), each with its file, cell and line.
+ */
+export function catalogJson(entries: readonly CatalogEntry[], diagnostics: readonly Diagnostic[] = []): unknown {
   return {
     components: entries.map(({ spec, hash }) => {
       const { sourceMap: _sourceMap, ...shown } = spec;
       return { ...shown, hash };
     }),
+    diagnostics,
   };
 }
 
@@ -50,10 +56,15 @@ export function componentsCommand(): Command {
     .option("--base-image <image>", "Python base image (part of each component's hash)", DEFAULT_BASE_IMAGE)
     .addHelpText("after", "\nExamples:\n  npx naaw components\n  npx naaw components notebooks/lidar.ipynb --json")
     .action((notebooks: string[], options: ComponentsOptions) =>
-      runAction(async () => {
-        const catalog = await catalogFor(notebooks, options.baseImage);
-        const { stringifyExactJson } = await import("../notebook/exactJson");
-        process.stdout.write(options.json ? stringifyExactJson(catalogJson(catalog.entries), 2) + "\n" : await catalogTable(catalog.entries));
-      }),
+      runAction(
+        async () => {
+          const catalog = await catalogFor(notebooks, options.baseImage, { quiet: options.json });
+          const { stringifyExactJson } = await import("../notebook/exactJson");
+          process.stdout.write(
+            options.json ? stringifyExactJson(catalogJson(catalog.entries, catalog.diagnostics), 2) + "\n" : await catalogTable(catalog.entries),
+          );
+        },
+        options.json ? { onDiagnostics: (diagnostics) => catalogJson([], diagnostics) } : undefined,
+      ),
     );
 }

@@ -17,14 +17,16 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
 
 /**
  * Runs a command's action: user errors print their message and set a non-zero exit code; only
- * internal bugs show a stack trace.
+ * internal bugs show a stack trace. Given `json`, a verb's diagnostics go to stdout as JSON.
  */
-export async function runAction(action: () => void | Promise<void>): Promise<void> {
+export async function runAction(action: () => void | Promise<void>, json?: { readonly onDiagnostics: (diagnostics: readonly Diagnostic[]) => unknown }): Promise<void> {
   try {
     await action();
   } catch (error) {
     if (error instanceof DiagnosticError) {
-      printDiagnostics(error.diagnostics);
+      // With --json, the diagnostics are the answer: on stdout, in the shape the verb's --json gives.
+      if (json) process.stdout.write(JSON.stringify(json.onDiagnostics(error.diagnostics), null, 2) + "\n");
+      else printDiagnostics(error.diagnostics);
       process.exitCode = 1;
     } else if (error instanceof UsageError) {
       process.stderr.write(`naaw: ${error.message}\n`);
