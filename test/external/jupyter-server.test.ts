@@ -34,6 +34,9 @@ function writeProject(dir: string): void {
   fs.mkdirSync(path.join(dir, "workflows"));
   fs.copyFileSync(path.join(ROOT, "notebooks", "lidar.ipynb"), path.join(dir, "notebooks", "lidar.ipynb"));
   fs.copyFileSync(path.join(ROOT, "workflows", "lidar.yaml"), path.join(dir, "workflows", "lidar.yaml"));
+  fs.copyFileSync(path.join(ROOT, "workflows", "lidar.calibration.json"), path.join(dir, "workflows", "lidar.calibration.json"));
+  fs.mkdirSync(path.join(dir, "stacks"));
+  fs.copyFileSync(path.join(ROOT, "stacks", "Pulumi.aws-lidar.yaml"), path.join(dir, "stacks", "Pulumi.aws-lidar.yaml"));
   fs.writeFileSync(path.join(dir, "workflows", "broken.yaml"), "name: broken\nsteps:\n  - id: a\n    uses: lidar/nope\n");
   fs.writeFileSync(path.join(dir, "workflows", "other.yaml"), "name: other\nsteps:\n  - id: a\n    uses: elsewhere/thing\n");
   fs.writeFileSync(
@@ -123,6 +126,28 @@ describe("the Jupyter server extension: /naaw/ routes in a real jupyter_server",
     assert.deepEqual(body.components, []);
     assert.deepEqual(body.diagnostics.map((d: Json) => [d.severity, d.cell, d.line]), [["error", 1, 2]]);
     assert.match(body.diagnostics[0].message, /'threshold', which is defined only in cell 0 \(an untagged cell\)/);
+  });
+
+  it("GIVEN the notebook as the editor holds it (a tag not yet saved) THEN its components, named by the notebook's own path", async function () {
+    const notebook = JSON.parse(fs.readFileSync(path.join(project.dir, "notebooks", "untagged.ipynb"), "utf8"));
+    notebook.cells[0].metadata.tags = ["component:setup"];
+    const { status, body } = await post("components", { notebook: "notebooks/untagged.ipynb", content: notebook });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.deepEqual(body.diagnostics, []);
+    assert.deepEqual(body.components.map((c: Json) => [c.name, c.notebook, c.cells]), [["setup", "notebooks/untagged.ipynb", [0]], ["pick", "notebooks/untagged.ipynb", [1]]]);
+    assert.deepEqual(body.components[1].inputs, [{ name: "threshold", type: "int" }]);
+    const saved = JSON.parse(fs.readFileSync(path.join(project.dir, "notebooks", "untagged.ipynb"), "utf8"));
+    assert.deepEqual(saved.cells[0].metadata, {}, "the notebook on disk is not touched");
+  });
+
+  it("GIVEN the project's stacks THEN they are listed, and a stack's plan is `naaw plan --stack --json`", async function () {
+    assert.deepEqual((await get("stacks")).body, { stacks: ["aws-lidar"] });
+    const { status, body } = await get("plan?stack=aws-lidar");
+    assert.equal(status, 200);
+    const direct = spawnSync(process.execPath, [path.join(ROOT, "bin", "naaw.js"), "plan", "--stack", "aws-lidar", "--json"], { cwd: project.dir, encoding: "utf8" });
+    assert.deepEqual(body, JSON.parse(direct.stdout));
+    assert.ok(body.breakdown.length > 3 && body.cost.total > 0);
+    assert.equal((await get("plan?stack=../etc")).status, 400);
   });
 
   it("GIVEN a path outside the root, or no such file THEN 400 saying so, and the CLI is not run", async function () {

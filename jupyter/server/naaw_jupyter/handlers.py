@@ -9,6 +9,8 @@ import glob
 import json
 import os
 import re
+import shutil
+import tempfile
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
@@ -51,6 +53,10 @@ class NaawHandler(APIHandler):
 
 
 class ComponentsHandler(NaawHandler):
+    """GET: the components of the notebook as saved. POST {"notebook": path, "content": nbformat
+    JSON}: of the notebook as the editor holds it (a tag just changed, not yet saved), analyzed from
+    a private copy (with the requirements.txt beside the notebook), named by its own path."""
+
     @tornado.web.authenticated
     async def get(self) -> None:
         shape = {"components": []}
@@ -59,6 +65,40 @@ class ComponentsHandler(NaawHandler):
         except BadPath as error:
             return self.bad_request(error, shape)
         await self.cli_json(["components", notebook, "--json"], notebook, shape)
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        shape = {"components": []}
+        try:
+            body = json.loads(self.request.body or b"{}")
+            content = body["content"]
+            if not isinstance(content, dict):
+                raise ValueError("content is not a notebook")
+        except (ValueError, KeyError, TypeError) as error:
+            return self.answer({**shape, "diagnostics": [problem("", f"expected {{notebook, content}} as JSON ({error})")]}, 400)
+        try:
+            notebook = inside_root(self.root, body.get("notebook"), "notebook", (".ipynb",))
+        except BadPath as error:
+            return self.bad_request(error, shape)
+        with tempfile.TemporaryDirectory(prefix="naaw-panel-") as scratch:
+            copy = os.path.join(scratch, os.path.basename(notebook))
+            with open(copy, "w", encoding="utf-8") as file:
+                json.dump(content, file)
+            pins = os.path.join(self.root, os.path.dirname(notebook), "requirements.txt")
+            if os.path.isfile(pins):
+                shutil.copyfile(pins, os.path.join(scratch, "requirements.txt"))
+            try:
+                answer = await cli.run_json(["components", copy, "--json"], self.root)
+            except cli.CliUnavailable as error:
+                return self.answer({**shape, "diagnostics": [problem(notebook, str(error))]}, 503)
+        document = answer.document
+        if not isinstance(document, dict):
+            return self.answer({**shape, "diagnostics": [problem(notebook, f"naaw components failed (exit code {answer.status})")]}, 502)
+        for item in document.get("components", []) + document.get("diagnostics", []):
+            for key in ("notebook", "file"):
+                if item.get(key) == copy:
+                    item[key] = notebook
+        self.answer(document)
 
 
 class ValidateHandler(NaawHandler):
@@ -121,6 +161,18 @@ class RenderHandler(NaawHandler):
         self.answer({"workflow": workflow, "mermaid": out.decode("utf-8")})
 
 
+class StacksHandler(NaawHandler):
+    """The stacks `naaw plan --stack` can price: stacks/Pulumi.<name>.yaml."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        names = sorted(
+            os.path.basename(path)[len("Pulumi."):-len(".yaml")]
+            for path in glob.glob(os.path.join(self.root, "stacks", "Pulumi.*.yaml"))
+        )
+        self.answer({"stacks": names})
+
+
 class PlanHandler(NaawHandler):
     """The plan and cost of a stack (`naaw plan --stack S --json`)."""
 
@@ -174,6 +226,7 @@ def route_table(base_url: str, root: str) -> list:
         ("workflows", WorkflowsHandler),
         ("validate", ValidateHandler),
         ("render", RenderHandler),
+        ("stacks", StacksHandler),
         ("plan", PlanHandler),
         ("runs", RunsHandler),
         (r"runs/([0-9a-f]{16})", RunHandler),
