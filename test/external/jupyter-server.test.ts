@@ -184,4 +184,19 @@ describe("the Jupyter server extension: /naaw/ routes in a real jupyter_server",
     assert.ok(run.lines.some((l: string) => /^tiles /.test(l) || /steps: \d+ run/.test(l)), run.lines.join("\n"));
     assert.equal((await get("runs/0123456789abcdef")).status, 404);
   });
+
+  // Last: it stops the server.
+  it("GIVEN a run still going WHEN the server stops THEN the run stops too", async function () {
+    const marker = `stopped-${randomBytes(4).toString("hex")}`;
+    const started = await post("runs", { workflow: "workflows/lidar.yaml", params: { input: "data", out: marker } });
+    assert.equal(started.status, 202);
+    const running = () => spawnSync("pgrep", ["-f", `out=${marker}`], { encoding: "utf8" }).stdout.trim();
+    assert.notEqual(running(), "", "the run is going");
+    const exited = new Promise((r) => server.once("exit", r));
+    server.kill("SIGTERM");
+    await exited;
+    for (let i = 0; running() && i < 200; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(running(), "", "no naaw run left");
+    assert.equal(fs.existsSync(path.join(project.dir, marker, "report.html")), false, "stopped before it finished, not left to finish");
+  });
 });

@@ -7,7 +7,10 @@ notebook itself. The CLI is `$NAAW_CLI` (a command line, split as a shell splits
 `naaw` on the PATH.
 """
 
+import atexit
+
 from .handlers import route_table
+from .runs import Runs
 
 
 def _jupyter_server_extension_points():
@@ -17,7 +20,10 @@ def _jupyter_server_extension_points():
 def _load_jupyter_server_extension(serverapp):
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]
-    web_app.add_handlers(".*$", route_table(base_url, serverapp.root_dir))
+    runs = Runs(serverapp.root_dir)
+    # A run started from the panel does not outlive the server.
+    atexit.register(runs.stop_all)
+    web_app.add_handlers(".*$", route_table(base_url, serverapp.root_dir, runs))
     serverapp.log.info("naaw_jupyter: routes under %snaaw/", base_url)
 
 

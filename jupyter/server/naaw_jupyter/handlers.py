@@ -219,8 +219,8 @@ class RunHandler(NaawHandler):
         self.answer(run.as_json())
 
 
-def route_table(base_url: str, root: str) -> list:
-    options = {"root": root, "runs": Runs(root)}
+def route_table(base_url: str, root: str, runs: Runs) -> list:
+    options = {"root": root, "runs": runs}
     routes = [
         ("components", ComponentsHandler),
         ("workflows", WorkflowsHandler),

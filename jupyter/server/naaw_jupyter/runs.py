@@ -33,6 +33,17 @@ class Runs:
         self.root = root
         self.runs: dict[str, Run] = {}
         self.tasks: set[asyncio.Task] = set()
+        self.processes: dict[str, asyncio.subprocess.Process] = {}
+
+    def stop_all(self) -> None:
+        """Stops the runs still going (the server is stopping): `naaw run` ends its services and
+        keeps its cache whole on SIGTERM."""
+        for process in self.processes.values():
+            if process.returncode is None:
+                try:
+                    process.terminate()
+                except ProcessLookupError:
+                    pass
 
     async def start(self, workflow: str, params: dict) -> Run:
         args = ["run", workflow]
@@ -41,6 +52,7 @@ class Runs:
         process = await cli.start(args, self.root)
         run = Run(id=secrets.token_hex(8), workflow=workflow)
         self.runs[run.id] = run
+        self.processes[run.id] = process
         task = asyncio.ensure_future(self._follow(run, process))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -57,3 +69,4 @@ class Runs:
         await asyncio.gather(read(process.stdout), read(process.stderr))
         run.exit_code = await process.wait()
         run.state = "done" if run.exit_code == 0 else "failed"
+        self.processes.pop(run.id, None)
