@@ -60,6 +60,6 @@ describe("workflows/rendered: the committed renderings are the real ones", () =>
     const text = renderWorkflow(compileWorkflow("workflows/lidar.yaml").graph!, "mermaid").text;
     for (const id of ["split", "load", "normalize", "filter", "neighbors", "features", "export", "merge"]) assert.match(text, new RegExp(`\\b${id}\\["`));
     assert.match(text, /subgraph tiles\["foreach tiles: each of split\.tiles"\]/);
-    assert.match(text, /export -->\|raster\[\], raster_info\[\]\| merge/);
+    assert.match(text, /export -->\|"raster\[\], raster_info\[\]"\| merge/, "the fan-in, its edge text quoted (Mermaid reads an unquoted [ as a node shape)");
   });
 });

@@ -49,7 +49,9 @@ export function renderMermaid(graph: WorkflowGraph): string {
   }
   for (const [edge, labels] of [...edges].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const [from, to] = edge.split(" --> ");
-    lines.push(`  ${from} -->|${labels.join(", ")}| ${to}`);
+    // Quoted: Mermaid reads an unquoted `[` in an edge's text as the start of a node shape, so the
+    // fan-in's `raster[]` failed to render ("Error: []" in JupyterLab's Mermaid 11).
+    lines.push(`  ${from} -->|"${labels.join(", ")}"| ${to}`);
   }
   return lines.join("\n") + "\n";
 }
