@@ -119,6 +119,7 @@ describe('the NaaW panel in JupyterLab', function () {
     assert.match(await demo.locator('.naaw-run-log').innerText(), /steps: \d+ run/);
     const report = await page.evaluate(async url => (await fetch(url)).text(), href!);
     assert.match(report, /NaaW run: lidar/);
+    await link.scrollIntoViewIfNeeded();
     await host.screenshot('panel-run');
   });
 
@@ -133,6 +134,7 @@ describe('the NaaW panel in JupyterLab', function () {
     );
     assert.match(await table.locator('tr').last().innerText(), new RegExp(`${plan.cost.total.toFixed(2)} USD`));
     assert.equal(await table.locator('tr').count(), plan.breakdown.length + 2);
+    await table.scrollIntoViewIfNeeded();
     await host.screenshot('panel-cost');
   });
 

@@ -78,6 +78,7 @@ export class NaawPanel extends Widget {
   private watch(panel: NotebookPanel | null): void {
     if (panel === this.watched) return;
     this.watched = panel;
+    this.node.scrollTop = 0; // another notebook: its components and problems first
     if (!panel) {
       this.heading.textContent = 'Open a notebook to see its NaaW components.';
       return;
@@ -226,11 +227,14 @@ export class NaawPanel extends Widget {
       tr.append(...cells.map(c => element(tag, '', c)));
       return tr;
     };
-    table.append(row(['item', 'quantity', 'unit price', 'cost'], 'th'));
+    // Three columns: the side bar is narrow (the unit price is in the row's tooltip).
+    table.append(row(['item', 'quantity', plan.cost.currency], 'th'));
     for (const line of plan.breakdown) {
-      table.append(row([`${line.name} (${line.period})`, `${line.quantity} ${line.unit}`, line.unitPrice.toFixed(4), line.cost.toFixed(2)]));
+      const tr = row([`${line.name}${line.period === 'run' ? '' : ` (a ${line.period})`}`, `${line.quantity} ${line.unit}`, line.cost.toFixed(2)]);
+      tr.title = `${line.unitPrice} ${plan.cost.currency} a ${line.unit.replace(/s$/, '')}`;
+      table.append(tr);
     }
-    table.append(row(['total (run)', '', '', `${plan.cost.total.toFixed(2)} ${plan.cost.currency}`], 'th'));
+    table.append(row(['total, the run', '', `${plan.cost.total.toFixed(2)} ${plan.cost.currency}`], 'th'));
     const summary = element(
       'p',
       'naaw-plan-summary',
