@@ -63,12 +63,20 @@ describe("the Jupyter server extension: /naaw/ routes in a real jupyter_server",
     writeProject(project.dir);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const args = ["-m", "jupyter_server", "--ServerApp.jpserver_extensions", "naaw_jupyter=True", "--ServerApp.ip=127.0.0.1",
+    // Enabled as a user enables it: by the config file jupyter/server/config/jupyter_server_config.d/naaw_jupyter.json.
+    const args = ["-m", "jupyter_server", "--ServerApp.ip=127.0.0.1",
       `--ServerApp.port=${port}`, "--ServerApp.port_retries=0", `--ServerApp.token=${token}`, "--ServerApp.open_browser=False",
       `--ServerApp.root_dir=${project.dir}`, ...(process.getuid?.() === 0 ? ["--allow-root"] : [])];
     server = spawn(JUPYTER_PYTHON, args, {
       cwd: project.dir,
-      env: { ...process.env, PYTHONPATH: EXTENSION_DIR, NAAW_CLI, JUPYTER_CONFIG_DIR: path.join(project.dir, ".jupyter-config"), JUPYTER_RUNTIME_DIR: path.join(project.dir, ".jupyter-runtime") },
+      env: {
+        ...process.env,
+        PYTHONPATH: EXTENSION_DIR,
+        NAAW_CLI,
+        JUPYTER_CONFIG_DIR: path.join(project.dir, ".jupyter-config"),
+        JUPYTER_CONFIG_PATH: path.join(EXTENSION_DIR, "config"),
+        JUPYTER_RUNTIME_DIR: path.join(project.dir, ".jupyter-runtime"),
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     server.stdout!.on("data", (chunk) => (log += chunk));
