@@ -40,17 +40,23 @@ async def start(args: list[str], cwd: str, stdout=asyncio.subprocess.PIPE) -> as
         ) from None
 
 
-async def run_json(args: list[str], cwd: str) -> CliAnswer:
-    """`naaw ARGS` (which end in --json); its exit status, its JSON and its stderr."""
+async def run(args: list[str], cwd: str) -> tuple[int, str, str]:
+    """`naaw ARGS`, stopped after CLI_TIMEOUT_SECONDS: its exit status, stdout and stderr."""
     process = await start(args, cwd)
     try:
         out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT_SECONDS)
     except asyncio.TimeoutError:
         process.kill()
         await process.wait()
-        return CliAnswer(124, None, f"naaw {args[0]} took longer than {CLI_TIMEOUT_SECONDS} s and was stopped")
+        return 124, "", f"naaw {args[0]} took longer than {CLI_TIMEOUT_SECONDS} s and was stopped"
+    return process.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+async def run_json(args: list[str], cwd: str) -> CliAnswer:
+    """`naaw ARGS` (which end in --json); its exit status, its JSON and its stderr."""
+    status, out, err = await run(args, cwd)
     try:
-        document = json.loads(out.decode("utf-8")) if out.strip() else None
+        document = json.loads(out) if out.strip() else None
     except ValueError:
         document = None
-    return CliAnswer(process.returncode, document, err.decode("utf-8", "replace"))
+    return CliAnswer(status, document, err)

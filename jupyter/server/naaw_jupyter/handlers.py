@@ -5,6 +5,7 @@ reports it, never a stack trace."""
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import json
 import os
@@ -37,14 +38,17 @@ class NaawHandler(APIHandler):
     def bad_request(self, error: BadPath, shape: dict) -> None:
         self.answer({**shape, "diagnostics": [problem("", str(error))]}, 400)
 
-    async def cli_json(self, args: list[str], file: str, shape: dict) -> None:
-        """Answers with the CLI's JSON; when it gave none, with its first line of stderr as a diagnostic."""
+    async def cli_json(self, args: list[str], file: str, shape: dict, adjust=None) -> None:
+        """Answers with the CLI's JSON (passed through `adjust` first, when given); when it gave none,
+        with its first line of stderr as a diagnostic."""
         try:
             answer = await cli.run_json(args, self.root)
         except cli.CliUnavailable as error:
             self.answer({**shape, "diagnostics": [problem(file, str(error))]}, 503)
             return
         if isinstance(answer.document, dict):
+            if adjust:
+                adjust(answer.document)
             self.answer(answer.document)
             return
         first = next((line for line in answer.stderr.splitlines() if line.strip()), "no output")
@@ -87,18 +91,14 @@ class ComponentsHandler(NaawHandler):
             pins = os.path.join(self.root, os.path.dirname(notebook), "requirements.txt")
             if os.path.isfile(pins):
                 shutil.copyfile(pins, os.path.join(scratch, "requirements.txt"))
-            try:
-                answer = await cli.run_json(["components", copy, "--json"], self.root)
-            except cli.CliUnavailable as error:
-                return self.answer({**shape, "diagnostics": [problem(notebook, str(error))]}, 503)
-        document = answer.document
-        if not isinstance(document, dict):
-            return self.answer({**shape, "diagnostics": [problem(notebook, f"naaw components failed (exit code {answer.status})")]}, 502)
-        for item in document.get("components", []) + document.get("diagnostics", []):
-            for key in ("notebook", "file"):
-                if item.get(key) == copy:
-                    item[key] = notebook
-        self.answer(document)
+
+            def named_by_the_notebook(document: dict) -> None:
+                for item in document.get("components", []) + document.get("diagnostics", []):
+                    for key in ("notebook", "file"):
+                        if item.get(key) == copy:
+                            item[key] = notebook
+
+            await self.cli_json(["components", copy, "--json"], notebook, shape, named_by_the_notebook)
 
 
 class ValidateHandler(NaawHandler):
@@ -122,19 +122,21 @@ class WorkflowsHandler(NaawHandler):
         except BadPath as error:
             return self.bad_request(error, {"workflows": []})
         stem = os.path.splitext(os.path.basename(notebook))[0]
-        found = []
+        candidates = []
         for path in sorted(glob.glob(os.path.join(self.root, "workflows", "*.y*ml"))):
-            relative = os.path.relpath(path, self.root).replace(os.sep, "/")
             with open(path, encoding="utf-8", errors="replace") as file:
-                if f"{stem}/" not in file.read():
-                    continue
-            try:
-                answer = await cli.run_json(["validate", relative, "--json"], self.root)
-            except cli.CliUnavailable as error:
-                return self.answer({"workflows": [], "diagnostics": [problem(relative, str(error))]}, 503)
+                if f"{stem}/" in file.read():
+                    candidates.append(os.path.relpath(path, self.root).replace(os.sep, "/"))
+        try:
+            # Validated at once: one `naaw validate` each, in parallel.
+            answers = await asyncio.gather(*(cli.run_json(["validate", w, "--json"], self.root) for w in candidates))
+        except cli.CliUnavailable as error:
+            return self.answer({"workflows": [], "diagnostics": [problem("", str(error))]}, 503)
+        found = []
+        for workflow, answer in zip(candidates, answers):
             document = answer.document if isinstance(answer.document, dict) else {
-                "workflow": relative, "valid": False,
-                "diagnostics": [problem(relative, f"naaw validate failed (exit code {answer.status})")]}
+                "workflow": workflow, "valid": False,
+                "diagnostics": [problem(workflow, f"naaw validate failed (exit code {answer.status})")]}
             uses = document.get("uses")
             if uses is None or any(u.startswith(f"{stem}/") for u in uses):
                 found.append(document)
@@ -151,14 +153,13 @@ class RenderHandler(NaawHandler):
         except BadPath as error:
             return self.bad_request(error, {"mermaid": None})
         try:
-            process = await cli.start(["render", workflow, "--to", "mermaid"], self.root)
+            status, out, err = await cli.run(["render", workflow, "--to", "mermaid"], self.root)
         except cli.CliUnavailable as error:
             return self.answer({"mermaid": None, "diagnostics": [problem(workflow, str(error))]}, 503)
-        out, err = await process.communicate()
-        if process.returncode != 0:
-            lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+        if status != 0:
+            lines = [line for line in err.splitlines() if line.strip()]
             return self.answer({"mermaid": None, "diagnostics": [problem(workflow, line) for line in lines[:20]]})
-        self.answer({"workflow": workflow, "mermaid": out.decode("utf-8")})
+        self.answer({"workflow": workflow, "mermaid": out})
 
 
 class StacksHandler(NaawHandler):
