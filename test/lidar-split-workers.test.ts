@@ -1,7 +1,8 @@
 // builtin/split on several LAZ files with several workers (issue 12, "Split in parallel", on this
 // machine): each file is split in its own thread and the tiles joined from the pieces; the tiles are
 // byte for byte those of one split of all files, so the cache key need not know the workers. LAS
-// files are split in one pass whatever the workers (reading them is bound by the disk, not the CPU).
+// files are not split per file (pieces would write every point twice): they are split in ranges
+// (test/lidar-split-ranges.test.ts).
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
@@ -22,7 +23,7 @@ describe("builtin/split with several files and workers", function () {
 
   it("splits LAZ files in parallel only: several files, several workers", () => {
     assert.equal(splitsInParallel(["a.laz", "b.LAZ"], 2), true);
-    assert.equal(splitsInParallel(["a.las", "b.las"], 2), false, "LAS: one pass");
+    assert.equal(splitsInParallel(["a.las", "b.las"], 2), false, "LAS: in ranges instead");
     assert.equal(splitsInParallel(["a.laz"], 2), false, "one file");
     assert.equal(splitsInParallel(["a.laz", "b.laz"], 1), false, "one worker");
   });

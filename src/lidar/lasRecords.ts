@@ -18,14 +18,23 @@ export function checkLasPointData(header: LasHeader): void {
   }
 }
 
-/** Streams the uncompressed point records of a LAS file through one reused buffer. */
-export async function readLasRecords(header: LasHeader, onBatch: RecordBatchHandler): Promise<void> {
+/** Records `first` to `first + count - 1` of a file (0-based). */
+export interface RecordRange {
+  readonly first: number;
+  readonly count: number;
+}
+
+/**
+ * Streams the uncompressed point records of a LAS file through one reused buffer: all of them, or
+ * those of `range`.
+ */
+export async function readLasRecords(header: LasHeader, onBatch: RecordBatchHandler, range: RecordRange = { first: 0, count: header.pointCount }): Promise<void> {
   const perRead = Math.max(1, Math.floor(READ_BYTES / header.recordLength));
-  const buffer = Buffer.allocUnsafe(perRead * header.recordLength);
+  const buffer = Buffer.allocUnsafe(Math.min(perRead, Math.max(1, range.count)) * header.recordLength);
   const fd = openRegularFile(header.file);
   try {
-    let position = header.offsetToPoints;
-    for (let left = header.pointCount; left > 0; ) {
+    let position = header.offsetToPoints + range.first * header.recordLength;
+    for (let left = range.count; left > 0; ) {
       const count = Math.min(perRead, left);
       const bytes = count * header.recordLength;
       let filled = 0;

@@ -103,7 +103,7 @@ async function writeMosaic(tiles: readonly PlacedTile[], feature: number, extent
       const last = Math.min(box.maxRow, south - tile.row0);
       const cols = tile.info.cols;
       if (rows.length < (last - first + 1) * cols) rows = new Float32Array((last - first + 1) * cols);
-      await withRaster(tile.tile.raster, (handle) => readRows(handle, tile, feature, first, last - first + 1, rows));
+      withRaster(tile.tile.raster, (fd) => readRows(fd, tile, feature, first, last - first + 1, rows));
       for (let r = first; r <= last; r++) {
         const row = (tile.row0 + r - north) * width - extent.minCol + tile.col0;
         const from = (r - first) * cols;

@@ -37,8 +37,8 @@ function intersectingEarlier(boxes: readonly (CellBox | undefined)[]): Map<numbe
   return found;
 }
 
-async function maskOf(tile: PlacedTile): Promise<Uint8Array> {
-  return (await withRaster(tile.tile.raster, (handle) => dataCells(handle, tile))).mask;
+function maskOf(tile: PlacedTile): Uint8Array {
+  return withRaster(tile.tile.raster, (fd) => dataCells(fd, tile)).mask;
 }
 
 /**
@@ -51,11 +51,11 @@ export async function checkOverlaps(tiles: readonly PlacedTile[]): Promise<void>
   for (const [index, earlier] of intersectingEarlier(boxes)) {
     const tile = tiles[index]!;
     const { cols } = tile.info;
-    const mask = await maskOf(tile);
+    const mask = maskOf(tile);
     let first: { row: number; col: number; other: number } | undefined;
     for (const other of earlier) {
       const them = tiles[other]!;
-      const theirMask = await maskOf(them);
+      const theirMask = maskOf(them);
       const [a, b] = [boxes[index]!, boxes[other]!];
       const [top, bottom, left, right] = [Math.max(a.minRow, b.minRow), Math.min(a.maxRow, b.maxRow), Math.max(a.minCol, b.minCol), Math.min(a.maxCol, b.maxCol)];
       search: for (let row = top; row <= bottom; row++) {

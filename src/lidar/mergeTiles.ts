@@ -2,6 +2,10 @@
  * The merge's inputs: each tile's raster_info.json and raster.npy read and checked, the tile placed on
  * the global cell grid with the box of its cells that hold a value, and its rows read on demand.
  * Nothing here keeps a tile's data: the merge reads the rows it needs when it needs them.
+ *
+ * The reads are synchronous preads of small ranges, mostly from the page cache (the export steps
+ * have just written them): done on libuv's thread pool, each would wait behind the tiles that the
+ * COG writer is compressing there, and the merge made about ten reads a tile a feature.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -64,10 +68,10 @@ function numberField(file: string, json: Record<string, unknown>, name: string, 
   return value;
 }
 
-async function readTileInfo(file: string): Promise<TileInfo> {
+function readTileInfo(file: string): TileInfo {
   let json: unknown;
   try {
-    json = JSON.parse(await fs.promises.readFile(file, "utf8"));
+    json = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (error) {
     fail(file, `cannot read the tile's raster info: ${(error as Error).message}`);
   }
@@ -104,13 +108,13 @@ function gridIndex(file: string, name: string, origin: number, cellSize: number)
   return index;
 }
 
-/** Reads `length` bytes at `position` into `target` (a short read is a truncated file). */
-async function readExactly(handle: fs.promises.FileHandle, target: Uint8Array, position: number, file: string): Promise<void> {
+/** Reads `target.byteLength` bytes at `position` into `target` (a short read is a truncated file). */
+function readExactly(fd: number, target: Uint8Array, position: number, file: string): void {
   let done = 0;
   while (done < target.byteLength) {
     let bytesRead: number;
     try {
-      ({ bytesRead } = await handle.read(target, done, target.byteLength - done, position + done));
+      bytesRead = fs.readSync(fd, target, done, target.byteLength - done, position + done);
     } catch (error) {
       fail(file, `cannot read the tile's raster: ${(error as Error).message}`);
     }
@@ -120,10 +124,10 @@ async function readExactly(handle: fs.promises.FileHandle, target: Uint8Array, p
 }
 
 /** Checks the raster's header against its info and returns where its data starts. */
-async function rasterDataOffset(handle: fs.promises.FileHandle, file: string, info: TileInfo, infoFile: string): Promise<number> {
-  const { size } = await handle.stat();
+function rasterDataOffset(fd: number, file: string, info: TileInfo, infoFile: string): number {
+  const { size } = fs.fstatSync(fd);
   const head = new Uint8Array(Math.min(size, NPY_HEADER_MAX_BYTES));
-  await readExactly(handle, head, 0, file);
+  readExactly(fd, head, 0, file);
   let header;
   try {
     header = parseNpyHeader(head);
@@ -142,38 +146,39 @@ async function rasterDataOffset(handle: fs.promises.FileHandle, file: string, in
 }
 
 /** One feature's band of a tile: rows × cols float32, row 0 north. */
-async function readBand(handle: fs.promises.FileHandle, tile: PlacedTile, feature: number): Promise<Float32Array> {
-  return readRows(handle, tile, feature, 0, tile.info.rows, new Float32Array(tile.info.rows * tile.info.cols));
+function readBand(fd: number, tile: PlacedTile, feature: number): Float32Array {
+  return readRows(fd, tile, feature, 0, tile.info.rows, new Float32Array(tile.info.rows * tile.info.cols));
 }
 
 /** Rows `first` to `first + count - 1` of one feature of a tile, into the start of `target`. */
-export async function readRows(handle: fs.promises.FileHandle, tile: PlacedTile, feature: number, first: number, count: number, target: Float32Array): Promise<Float32Array> {
+export function readRows(fd: number, tile: PlacedTile, feature: number, first: number, count: number, target: Float32Array): Float32Array {
   const { rows, cols } = tile.info;
   const cells = count * cols;
-  await readExactly(handle, new Uint8Array(target.buffer, target.byteOffset, cells * 4), tile.dataOffset + ((feature * rows + first) * cols) * 4, tile.tile.raster);
+  readExactly(fd, new Uint8Array(target.buffer, target.byteOffset, cells * 4), tile.dataOffset + ((feature * rows + first) * cols) * 4, tile.tile.raster);
   return target;
 }
 
-export async function withRaster<T>(file: string, use: (handle: fs.promises.FileHandle) => Promise<T>): Promise<T> {
-  let handle: fs.promises.FileHandle;
+/** `use` of the raster's open descriptor, closed afterwards. */
+export function withRaster<T>(file: string, use: (fd: number) => T): T {
+  let fd: number;
   try {
-    handle = await fs.promises.open(file, "r");
+    fd = fs.openSync(file, "r");
   } catch (error) {
     fail(file, `cannot open the tile's raster: ${(error as Error).message}`);
   }
   try {
-    return await use(handle);
+    return use(fd);
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
 
 /** The cells of a tile that hold a value in any feature (1 in the mask), and their bounding box. */
-export async function dataCells(handle: fs.promises.FileHandle, tile: PlacedTile): Promise<{ mask: Uint8Array; box?: CellBox }> {
+export function dataCells(fd: number, tile: PlacedTile): { mask: Uint8Array; box?: CellBox } {
   const { rows, cols, featureNames } = tile.info;
   const mask = new Uint8Array(rows * cols);
   for (let f = 0; f < featureNames.length; f++) {
-    const band = await readBand(handle, tile, f);
+    const band = readBand(fd, tile, f);
     for (let i = 0; i < band.length; i++) if (!Number.isNaN(band[i]!)) mask[i] = 1;
   }
   let box: CellBox | undefined;
@@ -194,7 +199,7 @@ export async function dataCells(handle: fs.promises.FileHandle, tile: PlacedTile
 export async function placeTiles(tiles: readonly MergeTile[]): Promise<PlacedTile[]> {
   const placed: PlacedTile[] = [];
   for (const tile of tiles) {
-    const info = await readTileInfo(tile.info);
+    const info = readTileInfo(tile.info);
     const first = placed[0]?.info;
     if (first && info.cellSize !== first.cellSize) fail(tile.info, `cell_size ${info.cellSize} differs from ${first.cellSize} in ${placed[0]!.tile.info}`);
     if (first && info.featureNames.join("\n") !== first.featureNames.join("\n")) {
@@ -205,9 +210,9 @@ export async function placeTiles(tiles: readonly MergeTile[]): Promise<PlacedTil
     const col0 = gridIndex(tile.info, "origin_x", info.originX, info.cellSize);
     const row0 = -gridIndex(tile.info, "origin_y", info.originY, info.cellSize);
     // Only the box is kept: masks of ten thousand tiles would be the size of the mosaic.
-    const entry = await withRaster(tile.raster, async (handle): Promise<PlacedTile> => {
-      const placedTile: PlacedTile = { tile, info, row0, col0, dataOffset: await rasterDataOffset(handle, tile.raster, info, tile.info) };
-      const { box } = await dataCells(handle, placedTile);
+    const entry = withRaster(tile.raster, (fd): PlacedTile => {
+      const placedTile: PlacedTile = { tile, info, row0, col0, dataOffset: rasterDataOffset(fd, tile.raster, info, tile.info) };
+      const { box } = dataCells(fd, placedTile);
       return box ? { ...placedTile, dataBox: box } : placedTile;
     });
     placed.push(entry);

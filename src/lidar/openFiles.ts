@@ -8,6 +8,8 @@ import * as fs from "fs";
 export class OpenFiles {
   private readonly open = new Map<string, number>();
   private readonly sizes = new Map<string, number>();
+  /** Files this has created, or been told exist: reopened without truncating. */
+  private readonly existing = new Set<string>();
 
   constructor(private readonly limit = 512) {}
 
@@ -16,6 +18,12 @@ export class OpenFiles {
     const position = this.sizes.get(file) ?? 0;
     this.write(file, buffer, length, position);
     this.sizes.set(file, position + length);
+  }
+
+  /** Writes `length` bytes of `buffer` at `position` of a file that exists (it is not truncated). */
+  writeAt(file: string, buffer: Uint8Array, length: number, position: number): void {
+    this.existing.add(file);
+    this.write(file, buffer, length, position);
   }
 
   /** Overwrites bytes from the start of a file already written. */
@@ -48,7 +56,8 @@ export class OpenFiles {
         fs.closeSync(oldestFd);
         this.open.delete(oldest);
       }
-      fd = fs.openSync(file, this.sizes.has(file) ? "r+" : "w");
+      fd = fs.openSync(file, this.existing.has(file) ? "r+" : "w");
+      this.existing.add(file);
     }
     this.open.set(file, fd);
     return fd;

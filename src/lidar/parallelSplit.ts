@@ -26,10 +26,11 @@ export interface ParallelSplitOptions {
 
 /**
  * Whether the split of `files` runs in parallel: more than one file and one worker, and compressed
- * input. Reading LAZ is CPU-bound (the arithmetic decoder), so a second core shortens it. Reading LAS
- * is bound by the disk, and the pieces are one more write of every point: on this machine the
- * sequential split of 80 M LAS points took 10.6 s alone, the parallel one 16.7 s in the run
- * (bench/scale.bench.ts), while 4 LAZ files split in 0.87 s on 2 workers against 1.0 s on 1.
+ * input. Reading LAZ is CPU-bound (the arithmetic decoder), so a second core shortens it. For LAS the
+ * pieces are one more write of every point: on this machine the sequential split of 80 M LAS points
+ * took 10.6 s alone, this one 16.7 s in the run (bench/scale.bench.ts), while 4 LAZ files split in
+ * 0.87 s on 2 workers against 1.0 s on 1. LAS is split in ranges instead (rangeSplit.ts), which
+ * writes every point once.
  */
 export function splitsInParallel(files: readonly string[], workers: number): boolean {
   return files.length > 1 && workers > 1 && files.some((file) => /\.laz$/i.test(file));

@@ -104,14 +104,15 @@ export function agreedCrs(sources: readonly Pick<PointSource, "crs" | "header">[
   return first?.crs ?? "";
 }
 
-interface SidecarContext {
+export interface SidecarContext {
   readonly crs: string;
   readonly files: readonly string[];
   readonly tileSize: number;
   readonly cellSize: number;
 }
 
-function writeSidecar(tile: Tile, dir: string, context: SidecarContext): SplitTile {
+/** Writes the tile's sidecar beside its records, in `dir`. */
+export function writeSidecar(tile: Tile, dir: string, context: SidecarContext): SplitTile {
   const cs = context.cellSize;
   const bounds = [tile.minCx * cs, tile.minCy * cs, (tile.maxCx + 1) * cs, (tile.maxCy + 1) * cs] as const;
   const json = path.join(dir, `${tile.id}.json`);
@@ -128,7 +129,8 @@ function writeSidecar(tile: Tile, dir: string, context: SidecarContext): SplitTi
   return { id: tile.id, npy: tile.npyPath, json, pointCount: tile.pointCount, bounds };
 }
 
-function moveInto(tile: SplitTile, outDir: string): SplitTile {
+/** Moves a finished tile (records and sidecar) into the split's output directory. */
+export function moveInto(tile: SplitTile, outDir: string): SplitTile {
   const npy = path.join(outDir, path.basename(tile.npy));
   const json = path.join(outDir, path.basename(tile.json));
   fs.renameSync(tile.npy, npy);

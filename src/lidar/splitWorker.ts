@@ -2,25 +2,39 @@ import * as path from "path";
 import { isMainThread, parentPort, Worker, workerData } from "worker_threads";
 import { LidarInputError } from "./errors";
 import type { PieceOptions } from "./pieces";
+import type { RangeCountOptions, RangeWriteOptions, TileCount, TileWritten } from "./rangeTasks";
 import type { SplitResult } from "./split";
 
 /**
- * `splitFileIntoPieces` in a worker thread. The local runner runs built-ins in its own process, and
- * a split is CPU-bound JavaScript (and WASM for LAZ): two splits on the main thread would take turns
- * on one core. In a thread each uses its own, so `--workers N` splits N inputs at once.
+ * The split's work in worker threads: `splitFileIntoPieces` (one input file), or one range of the
+ * split in ranges (rangeTasks.ts: count its tiles' points, then write them). The local runner runs
+ * built-ins in its own process, and a split is CPU-bound JavaScript (and WASM for LAZ): two splits on
+ * the main thread would take turns on one core. In a thread each uses its own, so `--workers N`
+ * splits N inputs, or N ranges of the points, at once.
  *
  * This module is also the worker's entry (it is loaded again in the thread), so that it is part of
  * whatever compiles or bundles the modules the CLI imports.
  */
 
+/** What each task takes and gives. */
+interface Tasks {
+  readonly pieces: { readonly options: Omit<PieceOptions, "onProgress" | "signal">; readonly result: SplitResult };
+  readonly count: { readonly options: RangeCountOptions; readonly result: TileCount[] };
+  readonly write: { readonly options: RangeWriteOptions; readonly result: TileWritten[] };
+}
+type TaskName = keyof Tasks;
+
 type Message =
   | { readonly kind: "progress"; readonly done: number; readonly total: number }
-  | { readonly kind: "done"; readonly result: SplitResult }
+  | { readonly kind: "done"; readonly result: unknown }
   | { readonly kind: "failed"; readonly inputError: boolean; readonly message: string; readonly stack?: string };
 
 const MARK = "naaw-split-pieces";
 
-type WorkerOptions = Omit<PieceOptions, "onProgress" | "signal">;
+interface Request {
+  readonly task: TaskName;
+  readonly options: Tasks[TaskName]["options"];
+}
 
 /**
  * Threads that finished a split wait here for the next one, so a run of many files starts each thread
@@ -42,10 +56,15 @@ function startThread(): Worker {
 
 export function splitFileInWorker(options: PieceOptions): Promise<SplitResult> {
   const { onProgress, signal, ...plain } = options;
+  return runInSplitThread("pieces", plain, onProgress, signal);
+}
+
+/** Runs one task in a thread of the pool; `signal` ends it (and the thread) at once. */
+export function runInSplitThread<T extends TaskName>(task: T, options: Tasks[T]["options"], onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<Tasks[T]["result"]> {
   if (signal?.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error("the split was stopped"));
   const worker = idle.pop() ?? startThread();
   worker.ref();
-  return new Promise<SplitResult>((resolve, reject) => {
+  return new Promise<Tasks[T]["result"]>((resolve, reject) => {
     let settled = false;
     const finish = (action: () => void, reusable: boolean): void => {
       if (settled) return;
@@ -63,7 +82,7 @@ export function splitFileInWorker(options: PieceOptions): Promise<SplitResult> {
     const abort = (): void => finish(() => reject(signal?.reason instanceof Error ? signal.reason : new Error("the split was stopped")), false);
     const onMessage = (message: Message): void => {
       if (message.kind === "progress") onProgress?.(message.done, message.total);
-      else if (message.kind === "done") finish(() => resolve(message.result), true);
+      else if (message.kind === "done") finish(() => resolve(message.result as Tasks[T]["result"]), true);
       else {
         const error = message.inputError ? new LidarInputError(message.message) : new Error(message.message);
         if (!message.inputError && message.stack) error.stack = message.stack;
@@ -72,21 +91,32 @@ export function splitFileInWorker(options: PieceOptions): Promise<SplitResult> {
       }
     };
     const onError = (error: Error): void => finish(() => reject(error), false);
-    const onExit = (code: number): void => finish(() => reject(new Error(`the split of ${options.file} ended (thread exit code ${code}) before it finished`)), false);
+    const onExit = (code: number): void => finish(() => reject(new Error(`a thread of the split (${task}) ended (exit code ${code}) before it finished`)), false);
     signal?.addEventListener("abort", abort, { once: true });
     worker.on("message", onMessage).on("error", onError).on("exit", onExit);
-    worker.postMessage(plain satisfies WorkerOptions);
+    worker.postMessage({ task, options } satisfies Request);
   });
 }
 
-/** The thread's side: one split per message, its progress and result posted back. */
+/** The thread's side of a task: its module loaded on first use. */
+async function perform(request: Request, onProgress: (done: number, total: number) => void): Promise<unknown> {
+  switch (request.task) {
+    case "pieces":
+      return (await import("./pieces")).splitFileIntoPieces({ ...(request.options as Tasks["pieces"]["options"]), onProgress });
+    case "count":
+      return (await import("./rangeTasks")).countRange(request.options as RangeCountOptions, onProgress);
+    case "write":
+      return (await import("./rangeTasks")).writeRange(request.options as RangeWriteOptions, onProgress);
+  }
+}
+
+/** The thread's side: one task per message, its progress and result posted back. */
 function serveInThread(): void {
   const port = parentPort!;
-  port.on("message", (options: WorkerOptions) => {
+  port.on("message", (request: Request) => {
     void (async () => {
       try {
-        const { splitFileIntoPieces } = await import("./pieces");
-        const result = await splitFileIntoPieces({ ...options, onProgress: (done, total) => port.postMessage({ kind: "progress", done, total } satisfies Message) });
+        const result = await perform(request, (done, total) => port.postMessage({ kind: "progress", done, total } satisfies Message));
         port.postMessage({ kind: "done", result } satisfies Message);
       } catch (error) {
         const inputError = error instanceof LidarInputError;

@@ -24,6 +24,8 @@ export class Tile {
   readonly sources: number[] = [];
   lastSource = -1;
   headerWritten = false;
+  /** Where the next records go in the file, for a store that writes at given places. */
+  writeAt = 0;
 
   constructor(
     readonly id: string,
@@ -39,9 +41,16 @@ export function tileId(tx: number, ty: number): string {
   return `tile_${index(tx)}_${index(ty)}`;
 }
 
+/** The length of a tile's `.npy` header, whatever its count (npyHeader's reserved width). */
+export const TILE_HEADER_BYTES = npyHeader(TILE_DTYPE, [0], true).length;
+
 /**
  * The tiles of one split, each buffered in memory and appended to its `.npy` in `dir` when buffers
  * pass the budget. A bounded set of descriptors serves any number of tiles.
+ *
+ * Given `placement` (tile id to byte offset), the store writes one range of a split instead (the
+ * split in ranges, rangeSplit.ts): each tile's records at its offset in a file that exists already,
+ * header and all, and nothing else (no header, no other tile).
  */
 export class TileStore {
   private readonly columns = new Map<number, Map<number, Tile>>();
@@ -53,6 +62,7 @@ export class TileStore {
   constructor(
     readonly dir: string,
     private readonly budget = DEFAULT_BUDGET,
+    private readonly placement?: ReadonlyMap<string, number>,
   ) {}
 
   tileAt(tx: number, ty: number): Tile {
@@ -62,6 +72,11 @@ export class TileStore {
     if (!tile) {
       const id = tileId(tx, ty);
       tile = new Tile(id, tx, ty, path.join(this.dir, `${id}.npy`));
+      if (this.placement) {
+        const at = this.placement.get(id);
+        if (at === undefined) throw new Error(`internal error: ${id} has no place in this range of the split`);
+        tile.writeAt = at;
+      }
       column.set(ty, tile);
       this.tiles.push(tile);
     }
@@ -100,11 +115,11 @@ export class TileStore {
     this.allocated = 0;
   }
 
-  /** Writes what is left and the final record counts; the tiles, sorted by id. */
+  /** Writes what is left and the final record counts (not with a placement); the tiles, sorted by id. */
   finish(): Tile[] {
     try {
       this.flushAll();
-      for (const tile of this.tiles) {
+      for (const tile of this.placement ? [] : this.tiles) {
         const header = npyHeader(TILE_DTYPE, [tile.pointCount], true);
         if (header.length !== this.header.length) throw new Error(`internal error: the .npy header of ${tile.id} changed length`);
         this.files.overwriteStart(tile.npyPath, header);
@@ -112,6 +127,11 @@ export class TileStore {
     } finally {
       this.files.closeAll();
     }
+    return this.sortedTiles();
+  }
+
+  /** The tiles so far, sorted by id, nothing written (for a tiler that only counts). */
+  sortedTiles(): Tile[] {
     return [...this.tiles].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -130,6 +150,12 @@ export class TileStore {
 
   private flush(tile: Tile): void {
     if (tile.used === 0) return;
+    if (this.placement) {
+      this.files.writeAt(tile.npyPath, tile.buffer, tile.used, tile.writeAt);
+      tile.writeAt += tile.used;
+      tile.used = 0;
+      return;
+    }
     if (!tile.headerWritten) {
       this.files.append(tile.npyPath, this.header, this.header.length);
       tile.headerWritten = true;

@@ -10,6 +10,10 @@ import type { Tile, TileStore } from "./tileStore";
  * `floor(x / cellSize)` (the division numpy does), and its tile is `floor(cell / cellsPerTile)`: the
  * tile comes from the cell, never from `x / tileSize`, so tiles and the notebook's cells always agree.
  * Each point is also checked against its header's bounding box here, in the one loop that reads it.
+ *
+ * A tiler that only counts (`countOnly`) keeps each tile's count, cell bounds and sources and writes
+ * nothing: the first pass of the split in ranges (rangeSplit.ts), which places every tile's records
+ * before any is written.
  */
 export class PointTiler {
   private current: Tile | undefined;
@@ -27,9 +31,11 @@ export class PointTiler {
     private readonly store: TileStore,
     private readonly cellSize: number,
     private readonly cellsPerTile: number,
+    private readonly countOnly = false,
   ) {}
 
-  startFile(header: LasHeader, fileIndex: number): void {
+  /** The records that follow are `fileIndex`'s, from its record `firstRecord` (0-based) on. */
+  startFile(header: LasHeader, fileIndex: number, firstRecord = 0): void {
     this.current = undefined;
     this.fileIndex = fileIndex;
     this.recordLength = header.recordLength;
@@ -38,7 +44,7 @@ export class PointTiler {
     this.layout = recordLayout(header.pointFormat);
     this.header = header;
     this.limits = rawLimits(header);
-    this.added = 0;
+    this.added = firstRecord;
   }
 
   /** Adds `count` records from the start of `records` (the current file's format and stride). */
@@ -52,6 +58,7 @@ export class PointTiler {
     const { classificationOffset, classificationMask, returnNumberMask, returnCountShift, returnCountMask, gpsTimeOffset } = this.layout;
     const store = this.store;
     const fileIndex = this.fileIndex;
+    const countOnly = this.countOnly;
     const [lowX, lowY, lowZ] = this.limits.low;
     const [highX, highY, highZ] = this.limits.high;
     // One unsigned comparison an axis: (raw - low) >>> 0 exceeds high - low exactly when raw is
@@ -81,26 +88,28 @@ export class PointTiler {
           tile.lastSource = fileIndex;
         }
       }
-      if (tile.used + TILE_RECORD_BYTES > tile.buffer.length) store.makeRoom(tile);
-      const out = tile.view;
-      const p = tile.used;
-      out.setFloat64(p, x, true);
-      out.setFloat64(p + 8, y, true);
-      out.setFloat64(p + 16, rawZ * sz + oz, true);
-      out.setUint16(p + 24, source.getUint16(o + 12, true), true);
-      const returns = source.getUint8(o + 14);
-      out.setUint8(p + 26, returns & returnNumberMask);
-      out.setUint8(p + 27, (returns >> returnCountShift) & returnCountMask);
-      out.setUint8(p + 28, source.getUint8(o + classificationOffset) & classificationMask);
-      // GPS time is copied as raw bits (no float round trip, which could alter a NaN payload).
-      if (gpsTimeOffset >= 0) {
-        out.setUint32(p + 29, source.getUint32(o + gpsTimeOffset, true), true);
-        out.setUint32(p + 33, source.getUint32(o + gpsTimeOffset + 4, true), true);
-      } else {
-        out.setUint32(p + 29, 0, true);
-        out.setUint32(p + 33, 0, true);
+      if (!countOnly) {
+        if (tile.used + TILE_RECORD_BYTES > tile.buffer.length) store.makeRoom(tile);
+        const out = tile.view;
+        const p = tile.used;
+        out.setFloat64(p, x, true);
+        out.setFloat64(p + 8, y, true);
+        out.setFloat64(p + 16, rawZ * sz + oz, true);
+        out.setUint16(p + 24, source.getUint16(o + 12, true), true);
+        const returns = source.getUint8(o + 14);
+        out.setUint8(p + 26, returns & returnNumberMask);
+        out.setUint8(p + 27, (returns >> returnCountShift) & returnCountMask);
+        out.setUint8(p + 28, source.getUint8(o + classificationOffset) & classificationMask);
+        // GPS time is copied as raw bits (no float round trip, which could alter a NaN payload).
+        if (gpsTimeOffset >= 0) {
+          out.setUint32(p + 29, source.getUint32(o + gpsTimeOffset, true), true);
+          out.setUint32(p + 33, source.getUint32(o + gpsTimeOffset + 4, true), true);
+        } else {
+          out.setUint32(p + 29, 0, true);
+          out.setUint32(p + 33, 0, true);
+        }
+        tile.used = p + TILE_RECORD_BYTES;
       }
-      tile.used = p + TILE_RECORD_BYTES;
       tile.pointCount++;
       if (cx < tile.minCx) tile.minCx = cx;
       if (cx > tile.maxCx) tile.maxCx = cx;

@@ -46,8 +46,9 @@ const split: BuiltinStep = {
       const tiles = await reportingInputErrors([LidarInputError], () => splitInParallel({ ...options, workers: workers ?? 1 }));
       return { tiles: listValue(tiles.map((npy) => fileValue(npy))) };
     }
-    const { splitPointClouds } = await import("../lidar/split");
-    const result = await reportingInputErrors([LidarInputError], () => splitPointClouds(options));
+    // Uncompressed LAS on several workers: the points cut into one range per worker, each split in its own thread (the same bytes).
+    const { splitPointCloudsInRanges } = await import("../lidar/rangeSplit");
+    const result = await reportingInputErrors([LidarInputError], () => splitPointCloudsInRanges({ ...options, workers: workers ?? 1 }));
     return { tiles: listValue(result.tiles.map((tile) => fileValue(tile.npy))) };
   },
 };
