@@ -6,7 +6,7 @@ import * as path from "path";
 import { PNG } from "pngjs";
 import { encodeFloat32GeoTiff } from "../src/lidar/geotiff";
 import { dagEdges, renderDagSvg } from "../src/local/dagSvg";
-import { NAN_RGBA, previewRaster } from "../src/local/preview";
+import { NAN_RGBA, previewRaster, previewSummaries } from "../src/local/preview";
 import { ReportInput, StepTiming, writeReport } from "../src/local/report";
 import { WorkflowGraph } from "../src/workflow/validate";
 import { demoGraph } from "./helpers/demo";
@@ -75,6 +75,19 @@ describe("run report: report.html", function () {
     assert.ok(html.startsWith("<!DOCTYPE html>"));
     assert.doesNotMatch(html, /<script|<link|@import|url\(["']?(https?:)?\/\//i, "nothing to fetch: the machine may be offline");
     assert.doesNotMatch(html, /(src|href)="(?!data:)/, "no external sources");
+  });
+
+  it("makes the same previews in worker threads (several workers) as in the main thread (one)", async () => {
+    const files = [0, 1, 2].map((i) => {
+      const file = path.join(dir, `threads-${i}.tif`);
+      writeSmallTif(file, i + 0.5);
+      return file;
+    });
+    const inline = await previewSummaries(files, 1);
+    const threaded = await previewSummaries(files, 2);
+    assert.deepEqual(threaded, inline);
+    assert.ok(Buffer.isBuffer(threaded[2]!.preview.png) && threaded[2]!.preview.png.length > 0);
+    assert.equal(inline[1]!.grid.width, SMALL.width);
   });
 
   it("summarises the run: points, tiles, wall time, points per second, workers, steps, params", () => {

@@ -9,7 +9,7 @@ import { openPointSource } from "./pointSource";
 import type { RangeSegment, TileCount, TileWritten } from "./rangeTasks";
 import { agreedCrs, cellsPerTileOf, moveInto, splitPointClouds, writeSidecar } from "./split";
 import type { SplitOptions, SplitResult } from "./split";
-import { runInSplitThread } from "./splitWorker";
+import { runInThread } from "../threadPool";
 import { Tile, TILE_HEADER_BYTES, tileId } from "./tileStore";
 
 /*
@@ -142,11 +142,11 @@ export async function splitPointCloudsInRanges(options: RangeSplitOptions): Prom
   const workDir = fs.mkdtempSync(path.join(options.outDir, ".split-"));
   try {
     options.onProgress?.(0, pointsTotal);
-    const counts = await inRangeOrder(plan.map((segments, r) => runInSplitThread("count", { segments, ...run }, progress("count", r), options.signal)));
+    const counts = await inRangeOrder(plan.map((segments, r) => runInThread("count", { segments, ...run }, progress("count", r), options.signal)));
     const { tiles, placements } = placeTiles(counts, workDir);
     for (const tile of tiles) fs.writeFileSync(tile.npyPath, npyHeader(TILE_DTYPE, [tile.pointCount], true));
     const written = await inRangeOrder(
-      plan.map((segments, r) => runInSplitThread("write", { segments, ...run, dir: workDir, placement: placements[r]! }, progress("write", r), options.signal)),
+      plan.map((segments, r) => runInThread("write", { segments, ...run, dir: workDir, placement: placements[r]! }, progress("write", r), options.signal)),
     );
     checkWritten(written, counts, files);
     const placed = tiles.map((tile) => moveInto(writeSidecar(tile, workDir, { crs, files, tileSize: options.tileSize, cellSize: options.cellSize }), options.outDir));

@@ -155,3 +155,39 @@ export async function previewGeoTiff(file: string): Promise<{ raster: Float32Ras
   const raster = await decodeFloat32GeoTiff(await fs.promises.readFile(file));
   return { raster, preview: previewRaster(raster.values, raster.width, raster.height) };
 }
+
+/** What the report shows of a GeoTIFF: its grid (not its values) and its preview. */
+export interface PreviewSummary {
+  readonly grid: Omit<Float32Raster, "values">;
+  readonly preview: RasterPreview;
+}
+
+export async function previewSummary(file: string): Promise<PreviewSummary> {
+  const { raster, preview } = await previewGeoTiff(file);
+  const { values: _values, ...grid } = raster;
+  return { grid, preview };
+}
+
+/**
+ * The summaries of `files`, in order: in the main thread for one worker, else up to `workers` at
+ * once in the pool's threads (src/threadPool.ts), as decoding and colour-mapping is CPU-bound.
+ */
+export async function previewSummaries(files: readonly string[], workers: number): Promise<PreviewSummary[]> {
+  const results = new Array<PreviewSummary>(files.length);
+  if (workers <= 1 || files.length <= 1) {
+    for (const [i, file] of files.entries()) results[i] = await previewSummary(file);
+    return results;
+  }
+  const { runInThread } = await import("../threadPool");
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < files.length; i = next++) {
+      const summary = await runInThread("preview", { file: files[i]! });
+      // A Buffer arrives from a thread as a plain Uint8Array.
+      const png = Buffer.from(summary.preview.png.buffer, summary.preview.png.byteOffset, summary.preview.png.byteLength);
+      results[i] = { grid: summary.grid, preview: { ...summary.preview, png } };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(workers, files.length) }, lane));
+  return results;
+}

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { WorkflowGraph } from "../workflow/validate";
 import { escapeMarkup, renderDagSvg } from "./dagSvg";
-import { COLORMAP_STOPS, previewGeoTiff } from "./preview";
+import { COLORMAP_STOPS, PreviewSummary, previewSummaries } from "./preview";
 import { stringifyExactJson } from "../notebook/exactJson";
 
 /** How long one step of one item took (0 s when it came from the cache). */
@@ -135,8 +135,7 @@ function timingsTable(rows: readonly StepTimingRow[]): string {
 
 const LEGEND_GRADIENT = `linear-gradient(to right, ${COLORMAP_STOPS.map((c, i) => `rgb(${c.join(",")}) ${Math.round((i / (COLORMAP_STOPS.length - 1)) * 100)}%`).join(", ")})`;
 
-async function rasterFigure(raster: { feature: string; path: string }): Promise<string> {
-  const { raster: grid, preview } = await previewGeoTiff(raster.path);
+function rasterFigure(raster: { feature: string; path: string }, { grid, preview }: PreviewSummary): string {
   const name = escapeMarkup(raster.feature);
   const range = preview.min === undefined ? "no data" : `min ${formatNumber(preview.min)}, max ${formatNumber(preview.max!)}`;
   const legend =
@@ -170,9 +169,9 @@ figure.raster img{image-rendering:pixelated;max-width:100%;height:auto;backgroun
 
 /** The report's HTML. */
 export async function renderReport(input: ReportInput): Promise<string> {
-  const figures: string[] = [];
-  // One raster in memory at a time.
-  for (const raster of input.rasters) figures.push(await rasterFigure(raster));
+  // As many rasters in memory at once as the run had workers.
+  const summaries = await previewSummaries(input.rasters.map((r) => r.path), input.summary.workers);
+  const figures = input.rasters.map((raster, i) => rasterFigure(raster, summaries[i]!));
   const title = escapeMarkup(input.workflow);
   return [
     "<!DOCTYPE html>",
