@@ -338,7 +338,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/export:738f89cf87ff88e1cde04870e38719875d467e680dfb639076b2f87c6f91847c
+        dockerPull: naaw/export:6c46d6d0b6d57a33b8f9fd0df0f0afd228be00bc9048a1bd6a0eebb647f55db6
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -410,7 +410,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:79e6d0338a4f078ddc3238e6ef070eee0b7537a45c87aacc223cde67536ce276
+        dockerPull: naaw/features:11189f05af4af5f0be4d715b459fd2c3feb7be21a47d2cecb9e1ffe9e2cc89f5
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -477,7 +477,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/filter:3398563355786523a36eb4ac3e853af67fbde216e3d3af10387827eefc8f399a
+        dockerPull: naaw/filter:fc814758ba1944fe5af4172f6d109d80332356d3dcd8c0d1616cbeae1aee3019
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -564,7 +564,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/load:d467db47d783d84fe1bfd3b76a3cba8e258fe40d96c015693ce9bc914b13b2a7
+        dockerPull: naaw/load:0462e9388e6ee00ffdb24fd6907dd6966207675eec32beb056935271d112248d
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -625,7 +625,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/neighbors:c75fe276b78006fa3f508dc0dbfa3ccb6a946a9c0dbe5de623712433fb1539dd
+        dockerPull: naaw/neighbors:d238a41764662262ee29fa43d8b86078d940e6f5b063ed1a7d9b071929af81dd
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -685,7 +685,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/normalize:83d7d458f3741d9eab94af46c0ad3026288321e106e124251e5037a84ce287a4
+        dockerPull: naaw/normalize:64fe74ba0d471bb7a0aa8439c52f0cb33fb87514d407af20cb895c4815776cda
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'

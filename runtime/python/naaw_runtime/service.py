@@ -409,6 +409,9 @@ def make_server(component: Component | Sequence[Component], host: str, port: int
     return server
 
 
+SHUTDOWN_POLL_SECONDS = 0.05
+
+
 def _stop_at_eof(stop: threading.Event) -> None:
     try:
         while sys.stdin.buffer.read(65536):
@@ -468,7 +471,9 @@ def serve(component_dir: str | Sequence[str], host: str, port: int, data_root: s
         signal.signal(signum, lambda *_: stop.set())
     if stop_on_stdin_eof:
         threading.Thread(target=_stop_at_eof, args=(stop,), name="naaw-stdin", daemon=True).start()
-    worker = threading.Thread(target=server.serve_forever, name="naaw-http", daemon=True)
+    # shutdown() waits for serve_forever to see its flag, which it checks once a poll interval (0.5 s by
+    # default): naaw run waits for its services to stop before it writes the report.
+    worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS}, name="naaw-http", daemon=True)
     worker.start()
     print(f"naaw_runtime: serving {name} on {url_of(server)}", flush=True)
     while not stop.wait(1.0):
