@@ -12,6 +12,8 @@
  * wall seconds (node's or python's start-up included) and CPU seconds (user + system of the command
  * and the children it reaped, from /usr/bin/time), and prints the ratios of the targets
  *   1 worker: CPU <= 1.5 x plain numpy's CPU;   2 workers: speed >= 1.4 x plain numpy's;
+ * (the 2-worker ratio from 3 pairs run back to back, plain numpy then naaw: the median pair's, since
+ * this shared machine's speed drifts by more than the target's margin between runs a minute apart)
  *   fixed cost per step = (wall at 250 ft - wall at 1000 ft) / (the extra steps) <= 2 ms;
  * PASS or MISS each, and checks that the rasters of every run equal plain numpy's bit for bit.
  *
@@ -41,6 +43,7 @@ const CELL_SIZE = 10;
 const TARGET_CPU_1_WORKER = 1.5; // at most, x plain numpy's CPU seconds
 const TARGET_SPEEDUP_2_WORKERS = 1.4; // at least, x plain numpy's speed
 const TARGET_STEP_MS = 2; // at most, fixed wall milliseconds per step
+const PAIRS = 3; // back-to-back (plain numpy, naaw with 2 workers) pairs for the 2-worker target
 
 interface Run {
   readonly label: string;
@@ -103,7 +106,16 @@ async function main(argv: string[]): Promise<number> {
     const plain = plainRuns.reduce((a, b) => (b.m.seconds < a.m.seconds ? b : a));
     const notebook = await numpyRun("the notebook's maths, one process", input, path.join(work, "notebook"), false);
     const w1 = await naawRun(`naaw run, ${BIG_TILE} ft tiles, 1 worker`, input, path.join(work, "w1"), BIG_TILE, 1);
-    const w2 = await naawRun(`naaw run, ${BIG_TILE} ft tiles, 2 workers`, input, path.join(work, "w2"), BIG_TILE, 2);
+    // The 2-worker target in pairs run back to back (plain numpy, then naaw with 2 workers), so each
+    // ratio compares runs made at the same speed of this shared machine; the target takes the median pair.
+    const pairs: { plain: Run; w2: Run; ratio: number }[] = [];
+    for (let i = 0; i < PAIRS; i++) {
+      const pairPlain = await numpyRun(`plain numpy, one process (--fast), pair ${i + 1}`, input, path.join(work, `pair-plain-${i}`), true);
+      const pairW2 = await naawRun(`naaw run, ${BIG_TILE} ft tiles, 2 workers`, input, path.join(work, `w2-${i}`), BIG_TILE, 2);
+      pairs.push({ plain: pairPlain, w2: pairW2, ratio: pairPlain.m.seconds / pairW2.m.seconds });
+    }
+    const medianPair = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(pairs.length / 2)]!;
+    const w2 = medianPair.w2;
     const small = await naawRun(`naaw run, ${SMALL_TILE} ft tiles, 1 worker`, input, path.join(work, "small"), SMALL_TILE, 1);
     const perStep = await naawRun(`naaw run, ${BIG_TILE} ft tiles, 1 worker, --no-fuse`, input, path.join(work, "per-step"), BIG_TILE, 1, ["--no-fuse"]);
     const runs = [plain, notebook, w1, w2, small, perStep];
@@ -130,8 +142,8 @@ async function main(argv: string[]): Promise<number> {
     const cpuRatio = w1.m.cpuSeconds === null || plain.m.cpuSeconds === null ? null : w1.m.cpuSeconds / plain.m.cpuSeconds;
     target("1 worker: CPU s / plain numpy's", cpuRatio, `<= x${TARGET_CPU_1_WORKER}`,
       cpuRatio === null ? null : cpuRatio <= TARGET_CPU_1_WORKER, x);
-    const speedup = plain.m.seconds / w2.m.seconds;
-    target("2 workers: speed / plain numpy's", speedup, `>= x${TARGET_SPEEDUP_2_WORKERS}`, speedup >= TARGET_SPEEDUP_2_WORKERS, x);
+    const speedup = medianPair.ratio;
+    target(`2 workers: speed / plain numpy's (median of ${PAIRS} back-to-back pairs)`, speedup, `>= x${TARGET_SPEEDUP_2_WORKERS}`, speedup >= TARGET_SPEEDUP_2_WORKERS, x);
     const extraSteps = small.steps !== null && w1.steps !== null ? small.steps - w1.steps : null;
     const stepMs = extraSteps !== null && extraSteps > 0 ? ((small.m.seconds - w1.m.seconds) * 1000) / extraSteps : null;
     target(`fixed cost per step: (wall ${SMALL_TILE} ft - wall ${BIG_TILE} ft) / ${extraSteps ?? "?"} extra steps`, stepMs,
@@ -139,6 +151,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(table(targets) + "\n");
     const cpuStepMs = extraSteps !== null && extraSteps > 0 && small.m.cpuSeconds !== null && w1.m.cpuSeconds !== null
       ? ((small.m.cpuSeconds - w1.m.cpuSeconds) * 1000) / extraSteps : null;
+    process.stdout.write(`(2 workers, each pair: ${pairs.map((p) => `plain ${p.plain.m.seconds.toFixed(1)} s / naaw ${p.w2.m.seconds.toFixed(1)} s = x${p.ratio.toFixed(2)}`).join("; ")})\n`);
     process.stdout.write(`(for reference: 2 workers' speed / 1 worker's x${(w1.m.seconds / w2.m.seconds).toFixed(2)}; ` +
       `CPU per extra step ${cpuStepMs === null ? "-" : `${cpuStepMs.toFixed(2)} ms`}; ` +
       `the notebook's maths / plain numpy: wall x${(notebook.m.seconds / plain.m.seconds).toFixed(2)})\n\n`);
@@ -154,12 +167,13 @@ async function main(argv: string[]): Promise<number> {
       }
     };
     report(notebook.label, compareNumpyRasters(readNumpyRasters(notebook.out), reference));
-    for (const r of [w1, w2, small, perStep]) report(r.label, await compareRasters(r.out, reference));
+    for (const r of [w1, ...pairs.map((p) => p.w2), small, perStep]) report(r.label, await compareRasters(r.out, reference));
 
     process.stdout.write(JSON.stringify({
       points, copies,
       runs: runs.map((r) => ({ label: r.label, wall_seconds: r.m.seconds, cpu_seconds: r.m.cpuSeconds, tiles: r.tiles, steps: r.steps })),
       plain_wall_seconds: plainRuns.map((r) => r.m.seconds),
+      pairs_2_workers: pairs.map((p) => ({ plain_wall_seconds: p.plain.m.seconds, naaw_wall_seconds: p.w2.m.seconds, cpu_seconds: p.w2.m.cpuSeconds, speed_over_plain: p.ratio })),
       cpu_1_worker_over_plain: cpuRatio, speed_2_workers_over_plain: speedup, fixed_ms_per_step: stepMs, cpu_ms_per_step: cpuStepMs,
       rasters_equal: mismatches === 0, targets_missed: missed,
     }) + "\n");
