@@ -9,6 +9,7 @@ import { loadCatalog } from "../src/containerize/catalog";
 import { BuildContext, contextHash } from "../src/containerize/context";
 import { pythonEnv, pythonExecutable } from "../src/python/interpreter";
 import { notebookJson, tempDir, TestCell } from "./helpers/notebooks";
+import { MALLOC_TUNABLES } from "../src/python/interpreter";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "bin", "naaw.js");
@@ -260,6 +261,7 @@ describe("build contexts: the files of a component", function () {
       const install = lines.findIndex((l) => l.includes("pip install"));
       assert.ok(install < user, "requirements are installed before dropping root");
       assert.ok(!lines.slice(user + 1).some((l) => /^USER /.test(l)), "no later USER switches back");
+      assert.ok(lines.includes(`ENV GLIBC_TUNABLES=${MALLOC_TUNABLES}`), "malloc keeps a tile's freed arrays, as naaw run's services do");
       assert.match(dockerfile, /^HEALTHCHECK .*\n\s+CMD .*\/healthz/m);
       // No ENTRYPOINT, so engines can give the full batch command (cwltool never overrides one).
       assert.ok(!lines.some((l) => l.startsWith("ENTRYPOINT")));

@@ -338,7 +338,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/export:6c46d6d0b6d57a33b8f9fd0df0f0afd228be00bc9048a1bd6a0eebb647f55db6
+        dockerPull: naaw/export:b391c1d462cf23434276dcc4e250c8c0cfde46e773e1ba34cd6e7d9f79f63cbd
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -410,7 +410,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:11189f05af4af5f0be4d715b459fd2c3feb7be21a47d2cecb9e1ffe9e2cc89f5
+        dockerPull: naaw/features:221ad5a2b0398834dfec5d57823a8f5c123e9259f495f340f9f8299f1db460f4
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -477,7 +477,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/filter:fc814758ba1944fe5af4172f6d109d80332356d3dcd8c0d1616cbeae1aee3019
+        dockerPull: naaw/filter:a7bd7d8c7d375c3a8e6e28a2cbc4c405c991de2f42e98974191d90733a4adb1b
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -564,7 +564,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/load:0462e9388e6ee00ffdb24fd6907dd6966207675eec32beb056935271d112248d
+        dockerPull: naaw/load:ee90ca036de3024051a1fe52e5050f1c9014557d8d72a638322b126bd2310429
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -625,7 +625,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/neighbors:d238a41764662262ee29fa43d8b86078d940e6f5b063ed1a7d9b071929af81dd
+        dockerPull: naaw/neighbors:ab44466338be08f10db61567186e99f44adb67b8538dc87a1a062bd8a606a1a5
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
@@ -685,7 +685,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/normalize:64fe74ba0d471bb7a0aa8439c52f0cb33fb87514d407af20cb895c4815776cda
+        dockerPull: naaw/normalize:7875ec5501e6fc03a8fb8bf2a9112011853d2e84badeef334e488d1e052e999b
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
