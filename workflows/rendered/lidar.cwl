@@ -410,7 +410,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:221ad5a2b0398834dfec5d57823a8f5c123e9259f495f340f9f8299f1db460f4
+        dockerPull: naaw/features:d765b6f05f3f953c902bf0efa7f7cb439e297d472c14b9add6853cd4fe25c30f
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
