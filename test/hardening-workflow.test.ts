@@ -368,6 +368,19 @@ steps:
     assert.doesNotMatch(calls, /naaw_runtime/, "no component service was started");
   });
 
+  it("a NAAW_PYTHON that cannot run the analysis: one line naming it and what to do, exit 1, no stack trace", () => {
+    const python = path.join(scratch.dir, "broken-python");
+    fs.writeFileSync(python, `#!/bin/sh\necho "Traceback (most recent call last):" >&2\necho "Unknown option: -S" >&2\nexit 2\n`, { mode: 0o755 });
+    const lidar = path.join(ROOT, "workflows", "lidar.yaml");
+    assertFails(naaw(["validate", lidar], scratch.dir, { ...process.env, NAAW_PYTHON: python }), 1, [
+      `naaw: ${python} could not run the notebook analysis: Unknown option: -S; set NAAW_PYTHON to a working Python 3 (python3 -m naaw_analyzer must run with it)`,
+    ]);
+    const missing = path.join(scratch.dir, "no-such-python");
+    assertFails(naaw(["validate", lidar], scratch.dir, { ...process.env, NAAW_PYTHON: missing }), 1, [
+      `naaw: cannot run ${missing} for notebook analysis (spawn ${missing} ENOENT); install Python 3 or set NAAW_PYTHON`,
+    ]);
+  });
+
   it("split and merge check their own params before they compute anything", async () => {
     const staging = path.join(scratch.dir, "staging");
     fs.mkdirSync(staging);

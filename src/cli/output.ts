@@ -1,4 +1,5 @@
 import { Diagnostic, DiagnosticError, formatDiagnostic } from "../diagnostics";
+import { PythonError } from "../python/interpreter";
 
 /** Thrown by a command for a problem the user can fix; printed as one line, exit code 1 (or as given). */
 export class UsageError extends Error {
@@ -28,9 +29,9 @@ export async function runAction(action: () => void | Promise<void>, json?: { rea
       if (json) process.stdout.write(JSON.stringify(json.onDiagnostics(error.diagnostics), null, 2) + "\n");
       else printDiagnostics(error.diagnostics);
       process.exitCode = 1;
-    } else if (error instanceof UsageError) {
+    } else if (error instanceof UsageError || error instanceof PythonError) {
       process.stderr.write(`naaw: ${error.message}\n`);
-      process.exitCode = error.exitCode;
+      process.exitCode = error instanceof UsageError ? error.exitCode : 1;
     } else {
       process.stderr.write(`naaw: internal error (please report it): ${(error as Error).stack ?? String(error)}\n`);
       process.exitCode = 70;

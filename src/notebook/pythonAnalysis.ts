@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "child_process";
-import { pythonEnv, pythonExecutable } from "../python/interpreter";
+import { PythonError, pythonEnv, pythonExecutable } from "../python/interpreter";
 import { parseExactJson } from "./exactJson";
 
 export type ValueType = "ndarray" | "int" | "float" | "str" | "bool" | "list" | "dict" | "any";
@@ -141,10 +141,12 @@ export function analyzeCells(cells: readonly CellToAnalyze[]): NotebookAnalysis 
   const result: AnalyzerOutcome =
     ahead ?? spawnSync(pythonExecutable(), ANALYZER_ARGS, { input, env: pythonEnv(), encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   if (result.error) {
-    throw new Error(`cannot run ${pythonExecutable()} for notebook analysis (${result.error.message}); install Python 3 or set NAAW_PYTHON`);
+    throw new PythonError(`cannot run ${pythonExecutable()} for notebook analysis (${result.error.message}); install Python 3 or set NAAW_PYTHON`);
   }
   if (result.status !== 0) {
-    throw new Error(`notebook analysis failed in ${pythonExecutable()}:\n${result.stderr}`);
+    // The analyzer reports a notebook's problems as diagnostics and exits 0: a failure is the interpreter's.
+    const last = result.stderr.trim().split("\n").filter((line) => line.trim() !== "").pop() ?? `exit status ${result.status}`;
+    throw new PythonError(`${pythonExecutable()} could not run the notebook analysis: ${last.trim()}; set NAAW_PYTHON to a working Python 3 (python3 -m naaw_analyzer must run with it)`);
   }
   const analysis = JSON.parse(result.stdout) as WireAnalysis;
   return {

@@ -6,6 +6,14 @@ export const PYTHON_PACKAGES_DIR = path.resolve(__dirname, "..", "..", "runtime"
 /** The runtime package that every component image carries. */
 export const RUNTIME_PACKAGE_DIR = path.join(PYTHON_PACKAGES_DIR, "naaw_runtime");
 
+/** The Python naaw runs cannot do its part (it is missing, or fails before naaw's code runs): one line saying what to do. */
+export class PythonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PythonError";
+  }
+}
+
 /** The Python used for analysis and local services: `$NAAW_PYTHON`, else `python3` on the PATH. */
 export function pythonExecutable(): string {
   return process.env.NAAW_PYTHON || "python3";
