@@ -119,6 +119,8 @@ function checkWritten(written: readonly (readonly TileWritten[])[], counts: read
  */
 export async function splitPointCloudsInRanges(options: RangeSplitOptions): Promise<SplitResult> {
   // What the one-thread split checks before any point is read, in the same order.
+  // One worker: the one-thread split, which reads the headers (and LAZ chunk tables) itself, once.
+  if (options.workers < 2) return splitPointClouds(options);
   cellsPerTileOf(options.tileSize, options.cellSize);
   const files = expandInputs(options.input);
   const sources = files.map(openPointSource);
