@@ -3,7 +3,7 @@
  * `merge` writes Cloud Optimized GeoTIFFs with src/lidar/cog/ and the georeferencing tags below;
  * geotiff.js decodes them, and writes the small strip GeoTIFFs of encodeFloat32GeoTiff.
  */
-import { fromArrayBuffer, GeotiffWriterMetadata, writeArrayBuffer } from "geotiff";
+import { fromArrayBuffer, fromFile, GeoTIFFImage, GeotiffWriterMetadata, writeArrayBuffer } from "geotiff";
 import { FieldType, Tag } from "./cog/ifd";
 import { TAG } from "./cog/layout";
 import { readFloat32Tiles } from "./cog/readTiles";
@@ -115,10 +115,25 @@ export function encodeFloat32GeoTiff(values: Float32Array, grid: RasterGrid): Bu
 export async function decodeFloat32GeoTiff(bytes: Uint8Array): Promise<Float32Raster> {
   const arrayBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const image = await (await fromArrayBuffer(arrayBuffer)).getImage();
+  const grid = float32GridOf(image);
+  const band = (await readFloat32Tiles(image, bytes)) ?? (await image.readRasters())[0];
+  return { ...grid, values: band instanceof Float32Array ? band : Float32Array.from(band as ArrayLike<number>) };
+}
+
+/** A single-band Float32 GeoTIFF's grid, from its header only: no tile is read. */
+export async function readFloat32GeoTiffGrid(file: string): Promise<Omit<Float32Raster, "values">> {
+  const tiff = await fromFile(file);
+  try {
+    return float32GridOf(await tiff.getImage());
+  } finally {
+    await tiff.close();
+  }
+}
+
+function float32GridOf(image: GeoTIFFImage): Omit<Float32Raster, "values"> {
   if (image.getSamplesPerPixel() !== 1 || image.getSampleFormat() !== 3 || image.getBitsPerSample() !== 32) {
     throw new Error(`not a single-band Float32 GeoTIFF (${image.getSamplesPerPixel()} band(s) of format ${image.getSampleFormat()}, ${image.getBitsPerSample()} bits)`);
   }
-  const band = (await readFloat32Tiles(image, bytes)) ?? (await image.readRasters())[0];
   const [originX, originY] = image.getOrigin();
   const [cellSize] = image.getResolution();
   const keys = image.getGeoKeys() ?? {};
@@ -126,7 +141,6 @@ export async function decodeFloat32GeoTiff(bytes: Uint8Array): Promise<Float32Ra
   return {
     width: image.getWidth(),
     height: image.getHeight(),
-    values: band instanceof Float32Array ? band : Float32Array.from(band as ArrayLike<number>),
     originX: originX!,
     originY: originY!,
     cellSize: cellSize!,

@@ -27,7 +27,12 @@ export interface MergeOptions {
   readonly crs?: string;
   /** Write BigTIFF even when a file stays under 4 GiB (it is BigTIFF anyway when it does not). */
   readonly forceBigTiff?: boolean;
+  /** Given each feature's mosaic as it is written (the report's previews are made so). */
+  readonly observe?: (feature: string, width: number, height: number) => BandObserver;
 }
+
+/** Sees a mosaic a band of full-width rows at a time, north to south; `band` is reused once it returns. */
+export type BandObserver = (band: Float32Array, rowCount: number) => void;
 
 export interface MergeResult {
   readonly files: readonly string[];
@@ -87,7 +92,7 @@ function resolveCrs(tiles: readonly PlacedTile[], fallback: string | undefined):
  * Writes one feature's mosaic to `writer`, a band of `blockSize` rows at a time: every tile's values
  * at their cells, NaN elsewhere. Each band reads only the rows of the tiles that overlap it.
  */
-async function writeMosaic(tiles: readonly PlacedTile[], feature: number, extent: CellBox, writer: CogWriter, blockSize: number): Promise<void> {
+async function writeMosaic(tiles: readonly PlacedTile[], feature: number, extent: CellBox, writer: CogWriter, blockSize: number, observer?: BandObserver): Promise<void> {
   const width = extent.maxCol - extent.minCol + 1;
   const height = extent.maxRow - extent.minRow + 1;
   const band = new Float32Array(width * Math.min(blockSize, height));
@@ -114,6 +119,7 @@ async function writeMosaic(tiles: readonly PlacedTile[], feature: number, extent
         }
       }
     }
+    observer?.(band, bandRows);
     await writer.writeRows(band, bandRows);
   }
 }
@@ -183,7 +189,8 @@ export async function mergeRasters(options: MergeOptions): Promise<MergeResult> 
     for (let f = 0; f < features.length; f++) {
       // Listed before the write: a write that fails midway leaves a partial file to remove.
       written.push(files[f]! + suffix);
-      await writeFeature(files[f]!, files[f]! + suffix, (writer) => writeMosaic(tiles, f, extent, writer, DEFAULT_BLOCK_SIZE), grid, options);
+      const observer = options.observe?.(features[f]!, width, height);
+      await writeFeature(files[f]!, files[f]! + suffix, (writer) => writeMosaic(tiles, f, extent, writer, DEFAULT_BLOCK_SIZE, observer), grid, options);
     }
     for (const file of files) {
       try {

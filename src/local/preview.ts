@@ -5,7 +5,8 @@
  */
 import * as fs from "fs";
 import { PNG } from "pngjs";
-import { decodeFloat32GeoTiff, Float32Raster } from "../lidar/geotiff";
+import { decodeFloat32GeoTiff, Float32Raster, readFloat32GeoTiffGrid } from "../lidar/geotiff";
+import { isFiniteFloat, Picture, pictureOf, takeMadePicture } from "./picture";
 
 export type Rgb = readonly [number, number, number];
 
@@ -25,9 +26,6 @@ export const COLORMAP_STOPS: readonly Rgb[] = [
 /** The RGBA of an empty cell. */
 export const NAN_RGBA: readonly [number, number, number, number] = [0, 0, 0, 0];
 
-const MAX_SIDE = 1024;
-/** Tiny rasters are enlarged by a whole factor until their long side reaches this. */
-const MIN_SIDE = 256;
 const LOW_PERCENTILE = 2;
 const HIGH_PERCENTILE = 98;
 const MAX_PERCENTILE_SAMPLE = 1 << 17;
@@ -58,17 +56,6 @@ export function colourAt(t: number): Rgb {
 const LEVELS = 1024;
 const COLOUR_TABLE = Uint8Array.from({ length: LEVELS * 3 }, (_, i) => colourAt(Math.floor(i / 3) / (LEVELS - 1))[i % 3]!);
 
-/** Picture size for a raster: at most MAX_SIDE on the long side, tiny ones enlarged by a whole factor. */
-export function previewSize(width: number, height: number): { width: number; height: number } {
-  const long = Math.max(width, height);
-  if (long > MAX_SIDE) {
-    const scale = MAX_SIDE / long;
-    return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
-  }
-  const factor = Math.max(1, Math.floor(MIN_SIDE / long));
-  return { width: width * factor, height: height * factor };
-}
-
 /** The p-th percentile of sorted values, interpolating linearly between ranks (numpy's default). */
 function percentile(sorted: Float32Array, p: number): number {
   const index = ((sorted.length - 1) * p) / 100;
@@ -76,9 +63,6 @@ function percentile(sorted: Float32Array, p: number): number {
   const above = Math.min(sorted.length - 1, below + 1);
   return sorted[below]! + (sorted[above]! - sorted[below]!) * (index - below);
 }
-
-/** Whether a float is finite: `v - v` is NaN for NaN and for either infinity (cheaper than Number.isFinite in these loops). */
-const isFiniteFloat = (v: number): boolean => v - v === 0;
 
 /** The finite values, sorted; an evenly strided subset of them when there are many (the picture's range). */
 function percentileSample(values: Float32Array): Float32Array {
@@ -96,32 +80,14 @@ function percentileSample(values: Float32Array): Float32Array {
   return sample.sort();
 }
 
-/** Nearest-neighbour resampling of a row-major raster to the given size. */
-function resample(values: Float32Array, width: number, height: number, size: { width: number; height: number }): Float32Array {
-  const out = new Float32Array(size.width * size.height);
-  const columns = Int32Array.from({ length: size.width }, (_, x) => Math.min(width - 1, Math.floor(((x + 0.5) * width) / size.width)));
-  for (let y = 0; y < size.height; y++) {
-    const row = Math.min(height - 1, Math.floor(((y + 0.5) * height) / size.height)) * width;
-    for (let x = 0; x < size.width; x++) out[y * size.width + x] = values[row + columns[x]!]!;
-  }
-  return out;
-}
-
-function finiteRange(values: Float32Array): { min?: number; max?: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!isFiniteFloat(v)) continue;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return min <= max ? { min, max } : {};
-}
-
 export function previewRaster(values: Float32Array, width: number, height: number): RasterPreview {
-  const size = previewSize(width, height);
-  const pictured = resample(values, width, height, size);
+  return renderPicture(pictureOf(values, width, height));
+}
+
+/** The PNG of a picture, colour-mapped between the 2nd and 98th percentiles of its finite values. */
+export function renderPicture(picture: Picture): RasterPreview {
+  const size = { width: picture.width, height: picture.height };
+  const pictured = picture.values;
   const finite = percentileSample(pictured);
   const low = finite.length > 0 ? percentile(finite, LOW_PERCENTILE) : undefined;
   const high = finite.length > 0 ? percentile(finite, HIGH_PERCENTILE) : undefined;
@@ -147,7 +113,8 @@ export function previewRaster(values: Float32Array, width: number, height: numbe
   // One PNG filter (Sub) for every row rather than pngjs's default, trying all five per row: a
   // third of the time, and as small or smaller on these colour-mapped rasters.
   const encoded = PNG.sync.write(png, { filterType: 1 });
-  return { png: encoded, ...size, ...finiteRange(values), ...(low === undefined ? {} : { low, high }) };
+  const extremes = picture.min === undefined ? {} : { min: picture.min, max: picture.max! };
+  return { png: encoded, ...size, ...extremes, ...(low === undefined ? {} : { low, high }) };
 }
 
 /** A GeoTIFF's raster with its preview. */
@@ -162,7 +129,9 @@ export interface PreviewSummary {
   readonly preview: RasterPreview;
 }
 
-export async function previewSummary(file: string): Promise<PreviewSummary> {
+/** The summary of `file`: from its picture when the merge made one (see madePictures), else decoded. */
+export async function previewSummary(file: string, picture: Picture | undefined = takeMadePicture(file)): Promise<PreviewSummary> {
+  if (picture) return { grid: await readFloat32GeoTiffGrid(file), preview: renderPicture(picture) };
   const { raster, preview } = await previewGeoTiff(file);
   const { values: _values, ...grid } = raster;
   return { grid, preview };
@@ -170,7 +139,8 @@ export async function previewSummary(file: string): Promise<PreviewSummary> {
 
 /**
  * The summaries of `files`, in order: in the main thread for one worker, else up to `workers` at
- * once in the pool's threads (src/threadPool.ts), as decoding and colour-mapping is CPU-bound.
+ * once in the pool's threads (src/threadPool.ts), as decoding and colour-mapping is CPU-bound. A
+ * file the merge pictured as it wrote it is not decoded: its picture goes to the thread.
  */
 export async function previewSummaries(files: readonly string[], workers: number): Promise<PreviewSummary[]> {
   const results = new Array<PreviewSummary>(files.length);
@@ -182,7 +152,8 @@ export async function previewSummaries(files: readonly string[], workers: number
   let next = 0;
   const lane = async (): Promise<void> => {
     for (let i = next++; i < files.length; i = next++) {
-      const summary = await runInThread("preview", { file: files[i]! });
+      const picture = takeMadePicture(files[i]!);
+      const summary = await runInThread("preview", { file: files[i]!, ...(picture ? { picture } : {}) });
       // A Buffer arrives from a thread as a plain Uint8Array.
       const png = Buffer.from(summary.preview.png.buffer, summary.preview.png.byteOffset, summary.preview.png.byteLength);
       results[i] = { grid: summary.grid, preview: { ...summary.preview, png } };
