@@ -144,21 +144,30 @@ export async function previewSummary(file: string, picture: Picture | undefined 
  */
 export async function previewSummaries(files: readonly string[], workers: number): Promise<PreviewSummary[]> {
   const results = new Array<PreviewSummary>(files.length);
-  if (workers <= 1 || files.length <= 1) {
-    for (const [i, file] of files.entries()) results[i] = await previewSummary(file);
-    return results;
+  const toDecode: number[] = [];
+  const pictured: [number, Picture][] = [];
+  for (const [i, file] of files.entries()) {
+    const picture = takeMadePicture(file);
+    if (picture) pictured.push([i, picture]);
+    else toDecode.push(i);
   }
-  const { runInThread } = await import("../threadPool");
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    for (let i = next++; i < files.length; i = next++) {
-      const picture = takeMadePicture(files[i]!);
-      const summary = await runInThread("preview", { file: files[i]!, ...(picture ? { picture } : {}) });
-      // A Buffer arrives from a thread as a plain Uint8Array.
-      const png = Buffer.from(summary.preview.png.buffer, summary.preview.png.byteOffset, summary.preview.png.byteLength);
-      results[i] = { grid: summary.grid, preview: { ...summary.preview, png } };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(workers, files.length) }, lane));
+  if (workers <= 1 || toDecode.length <= 1) {
+    for (const i of toDecode) results[i] = await previewSummary(files[i]!, undefined);
+  } else {
+    const { runInThread } = await import("../threadPool");
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      for (let k = next++; k < toDecode.length; k = next++) {
+        const i = toDecode[k]!;
+        const summary = await runInThread("preview", { file: files[i]! });
+        // A Buffer arrives from a thread as a plain Uint8Array.
+        const png = Buffer.from(summary.preview.png.buffer, summary.preview.png.byteOffset, summary.preview.png.byteLength);
+        results[i] = { grid: summary.grid, preview: { ...summary.preview, png } };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(workers, toDecode.length) }, lane));
+  }
+  // Pictures the merge made are coloured here: a thread would first have to load the modules.
+  for (const [i, picture] of pictured) results[i] = await previewSummary(files[i]!, picture);
   return results;
 }
