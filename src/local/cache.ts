@@ -146,6 +146,11 @@ export class StepCache {
     }
   }
 
+  /** The name of a fresh private directory, not made: for a writer that makes it (with its parents). */
+  stagingPath(key: string): string {
+    return this.stagingName(key);
+  }
+
   /** A fresh private directory for a step to write its outputs into before `commit`. */
   stage(key: string): string {
     const staging = this.stagingName(key);

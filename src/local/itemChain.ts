@@ -93,7 +93,8 @@ export interface ChainHost {
   keyOf(task: Task, info: TaskInfo, inputs: Record<string, StepValue>, params: Record<string, unknown>): Promise<{ key: string; prints: Map<string, Fingerprint> }>;
   fingerprintOutside(inputs: Record<string, StepValue>): Promise<Map<string, Fingerprint>>;
   checkUnchanged(step: string, prints: ReadonlyMap<string, Fingerprint>): void;
-  stage(label: string): string;
+  /** A fresh staging directory for a step's results; with `create` false only its name (whoever writes first makes it). */
+  stage(label: string, create: boolean): string;
   discard(staging: string): void;
   keptOutput(name: string, file: string, outputsDir: string): string;
   publish(task: Task, info: TaskInfo, done: ComputedStep): Promise<void>;
@@ -106,6 +107,15 @@ export interface ChainHost {
   isRetryable(error: unknown): boolean;
 }
 
+
+/**
+ * Where a step of a chain writes its outputs: `outputs` in its staging directory, the layout of a
+ * cache entry, when it is published to the cache; the staging directory itself when it is not (a
+ * run without the cache keeps its results where they were written), one directory fewer a step.
+ */
+function outputsDirOf(host: ChainHost, staging: string): string {
+  return host.useCache ? path.join(staging, "outputs") : staging;
+}
 
 interface Staged {
   readonly task: Task;
@@ -165,11 +175,13 @@ export async function runItemChain(host: ChainHost, plan: ChainPlan, service: Se
         // A step that writes no file and is given no value to write as one needs no directory (without the
         // cache, most steps of a tile): the mkdir and rmdir were a good part of a small tile's cost.
         const needsDir = host.useCache || write.length > 0 || Object.values(inputs).some((v) => v.kind === "value");
-        const staging = needsDir ? host.stage(cacheKey({ chain: task.step.id, item })) : "";
+        // Without the cache the service makes the directory as it writes the outputs (and asInputFile
+        // as it writes a value): on a file system slow to allocate inodes, a mkdir here per tile counted.
+        const staging = needsDir ? host.stage(cacheKey({ chain: task.step.id, item }), host.useCache) : "";
         staged.push({ task, info, staging, prints: await host.fingerprintOutside(inputs) });
         const files: Record<string, unknown> = { ...fromChain };
         for (const [name, value] of Object.entries(inputs)) files[name] = asInputFile(value, name, path.join(staging, "inputs"), `input '${name}'`);
-        body.steps.push({ id: task.step.id, component: task.step.component.name, inputs: files, params, outputs: needsDir ? path.join(staging, "outputs") : null, write });
+        body.steps.push({ id: task.step.id, component: task.step.component.name, inputs: files, params, outputs: needsDir ? outputsDirOf(host, staging) : null, write });
       }
       for (const { info } of staged) host.stepStarted(info);
       let answers: readonly ChainStepAnswer[];
@@ -213,7 +225,7 @@ async function publishAnswers(host: ChainHost, staged: readonly Staged[], answer
     if (!entry) throw new Error(`internal error: the service answered for step '${answer.id}', which it was not sent`);
     const { task, info, staging, prints } = entry;
     host.checkUnchanged(task.step.id, prints);
-    const outputsDir = path.join(staging, "outputs");
+    const outputsDir = outputsDirOf(host, staging);
     const produced = Object.fromEntries(Object.entries(answer.outputs).map(([name, out]) => [name, fileValue(host.keptOutput(name, path.resolve(host.workdir, out.path), outputsDir))]));
     // With the cache, the key is the per-step run's: from the inputs as published (producers' entries).
     let key = "";

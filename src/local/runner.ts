@@ -266,7 +266,7 @@ export class LocalRunner {
       keyOf: (task, info, inputs, params) => this.keyOf(task, info, undefined, inputs, params),
       fingerprintOutside: (inputs) => this.outside.fingerprints(outsideFiles(inputs, [], this.cache.root)),
       checkUnchanged: (step, prints) => this.outside.checkUnchanged(prints, step),
-      stage: (label) => this.cache.stage(label),
+      stage: (label, create) => (create ? this.cache.stage(label) : this.cache.stagingPath(label)),
       discard: (staging) => this.cache.discard(staging),
       keptOutput: (name, file, outputsDir) => this.keptOutput(name, file, outputsDir),
       publish: (task, info, done) => this.publish(task, info, done),
