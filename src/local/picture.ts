@@ -143,4 +143,3 @@ export function takeMadePicture(file: string): Picture | undefined {
   madePictures.delete(key);
   return fileIdentity(file) === made.identity ? made.picture : undefined;
 }
-
