@@ -7,7 +7,7 @@ import { npyHeader } from "./npy";
 import { TILE_DTYPE, TILE_RECORD_BYTES } from "./pointRecords";
 import { openPointSource } from "./pointSource";
 import type { RangeSegment, TileCount, TileWritten } from "./rangeTasks";
-import { agreedCrs, cellsPerTileOf, moveInto, splitPointClouds, writeSidecar } from "./split";
+import { agreedCrs, cellsPerTileOf, moveInto, splitOpenedPointClouds, splitPointClouds, writeSidecar } from "./split";
 import type { SplitOptions, SplitResult } from "./split";
 import { runInThread } from "../threadPool";
 import { Tile, TILE_HEADER_BYTES, tileId } from "./tileStore";
@@ -126,7 +126,7 @@ export async function splitPointCloudsInRanges(options: RangeSplitOptions): Prom
   const sources = files.map(openPointSource);
   const headers = sources.map((s) => s.header);
   const ranges = rangeCount(headers, options.workers, options.minPointsPerRange);
-  if (ranges < 2) return splitPointClouds(options);
+  if (ranges < 2) return splitOpenedPointClouds(options, files, sources);
   const crs = agreedCrs(sources) || (options.crs ?? "");
   const pointsTotal = headers.reduce((sum, h) => sum + h.pointCount, 0);
   const plan = planRanges(headers, ranges);

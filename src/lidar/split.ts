@@ -43,9 +43,14 @@ export interface SplitResult {
  * (structured records, see TILE_DTYPE) and one JSON sidecar per tile that holds points.
  */
 export async function splitPointClouds(options: SplitOptions): Promise<SplitResult> {
-  const cellsPerTile = cellsPerTileOf(options.tileSize, options.cellSize);
+  cellsPerTileOf(options.tileSize, options.cellSize);
   const files = expandInputs(options.input);
-  const sources = files.map(openPointSource);
+  return splitOpenedPointClouds(options, files, files.map(openPointSource));
+}
+
+/** `splitPointClouds` of inputs already listed and opened (their headers, and LAZ chunk tables, read). */
+export async function splitOpenedPointClouds(options: SplitOptions, files: readonly string[], sources: readonly PointSource[]): Promise<SplitResult> {
+  const cellsPerTile = cellsPerTileOf(options.tileSize, options.cellSize);
   const crs = agreedCrs(sources) || (options.crs ?? "");
   const pointsTotal = sources.reduce((sum, s) => sum + s.header.pointCount, 0);
 
