@@ -11,7 +11,7 @@ const DEFAULT_BUDGET = 64 * 1024 * 1024;
 
 /** A tile being filled: its records not yet written, and what its sidecar will say. */
 export class Tile {
-  buffer: Buffer = EMPTY;
+  buffer: typeof EMPTY = EMPTY;
   /** A view of `buffer`, for the writes of the inner loop. */
   view = EMPTY_VIEW;
   used = 0;
@@ -56,6 +56,13 @@ export class TileStore {
   private readonly columns = new Map<number, Map<number, Tile>>();
   private readonly tiles: Tile[] = [];
   private allocated = 0;
+  /**
+   * Buffers of tiles that were written out, by capacity, for tiles that grow again: a split reuses
+   * the same memory instead of allocating it anew (and the kernel zeroing it) after every flushAll.
+   * With `allocated`, at most the budget.
+   */
+  private readonly spare = new Map<number, (typeof EMPTY)[]>();
+  private spareBytes = 0;
   private readonly header = npyHeader(TILE_DTYPE, [0], true);
   private readonly files = new OpenFiles();
 
@@ -108,6 +115,7 @@ export class TileStore {
     for (const tile of [...open, ...closed]) {
       this.flush(tile);
       if (tile.buffer !== EMPTY) {
+        this.keepSpare(tile.buffer);
         tile.buffer = EMPTY;
         tile.view = EMPTY_VIEW;
       }
@@ -141,11 +149,24 @@ export class TileStore {
   }
 
   private resize(tile: Tile, capacity: number): void {
-    const next = Buffer.allocUnsafe(capacity);
-    tile.buffer.copy(next, 0, 0, tile.used);
-    this.allocated += capacity - tile.buffer.length;
+    const reused = this.spare.get(capacity)?.pop();
+    if (reused) this.spareBytes -= capacity;
+    const next = reused ?? Buffer.allocUnsafe(capacity);
+    const previous = tile.buffer;
+    previous.copy(next, 0, 0, tile.used);
+    this.allocated += capacity - previous.length;
     tile.buffer = next;
     tile.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    if (previous !== EMPTY) this.keepSpare(previous);
+  }
+
+  /** Keeps a buffer no tile holds for a later resize, while the budget allows. */
+  private keepSpare(buffer: typeof EMPTY): void {
+    if (this.allocated + this.spareBytes + buffer.length > this.budget) return;
+    let list = this.spare.get(buffer.length);
+    if (!list) this.spare.set(buffer.length, (list = []));
+    list.push(buffer);
+    this.spareBytes += buffer.length;
   }
 
   private flush(tile: Tile): void {
