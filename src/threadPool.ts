@@ -4,7 +4,6 @@ import { LidarInputError } from "./lidar/errors";
 import type { PieceOptions } from "./lidar/pieces";
 import type { RangeCountOptions, RangeWriteOptions, TileCount, TileWritten } from "./lidar/rangeTasks";
 import type { SplitResult } from "./lidar/split";
-import type { Picture } from "./local/picture";
 import type { PreviewSummary } from "./local/preview";
 
 /**
@@ -23,7 +22,7 @@ interface Tasks {
   readonly pieces: { readonly options: Omit<PieceOptions, "onProgress" | "signal">; readonly result: SplitResult };
   readonly count: { readonly options: RangeCountOptions; readonly result: TileCount[] };
   readonly write: { readonly options: RangeWriteOptions; readonly result: TileWritten[] };
-  readonly preview: { readonly options: { readonly file: string; readonly picture?: Picture }; readonly result: PreviewSummary };
+  readonly preview: { readonly options: { readonly file: string }; readonly result: PreviewSummary };
 }
 type TaskName = keyof Tasks;
 
@@ -105,10 +104,8 @@ async function perform(request: Request, onProgress: (done: number, total: numbe
       return (await import("./lidar/rangeTasks")).countRange(request.options as RangeCountOptions, onProgress);
     case "write":
       return (await import("./lidar/rangeTasks")).writeRange(request.options as RangeWriteOptions, onProgress);
-    case "preview": {
-      const { file, picture } = request.options as Tasks["preview"]["options"];
-      return (await import("./local/preview")).previewSummary(file, picture);
-    }
+    case "preview":
+      return (await import("./local/preview")).previewSummary((request.options as Tasks["preview"]["options"]).file);
   }
 }
 

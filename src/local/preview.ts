@@ -129,8 +129,8 @@ export interface PreviewSummary {
   readonly preview: RasterPreview;
 }
 
-/** The summary of `file`: from its picture when the merge made one (see madePictures), else decoded. */
-export async function previewSummary(file: string, picture: Picture | undefined = takeMadePicture(file)): Promise<PreviewSummary> {
+/** The summary of `file`: from `picture` (the merge's, src/local/picture.ts) when given, else decoded. */
+export async function previewSummary(file: string, picture?: Picture): Promise<PreviewSummary> {
   if (picture) return { grid: await readFloat32GeoTiffGrid(file), preview: renderPicture(picture) };
   const { raster, preview } = await previewGeoTiff(file);
   const { values: _values, ...grid } = raster;
@@ -140,7 +140,7 @@ export async function previewSummary(file: string, picture: Picture | undefined 
 /**
  * The summaries of `files`, in order: in the main thread for one worker, else up to `workers` at
  * once in the pool's threads (src/threadPool.ts), as decoding and colour-mapping is CPU-bound. A
- * file the merge pictured as it wrote it is not decoded: its picture goes to the thread.
+ * file the merge pictured as it wrote it is not decoded: it is coloured from its picture here.
  */
 export async function previewSummaries(files: readonly string[], workers: number): Promise<PreviewSummary[]> {
   const results = new Array<PreviewSummary>(files.length);
@@ -152,7 +152,7 @@ export async function previewSummaries(files: readonly string[], workers: number
     else toDecode.push(i);
   }
   if (workers <= 1 || toDecode.length <= 1) {
-    for (const i of toDecode) results[i] = await previewSummary(files[i]!, undefined);
+    for (const i of toDecode) results[i] = await previewSummary(files[i]!);
   } else {
     const { runInThread } = await import("../threadPool");
     let next = 0;
