@@ -211,6 +211,33 @@ describe("merge: tile rasters to one GeoTIFF per feature", function () {
     await rejectsWith(mergeRasters({ tiles: [a], outDir: dir }), /cannot read the tile's raster info/);
   });
 
+  it("reads a raster whose .npy header is longer than the first read (4 kB), in version 1 and 2", async () => {
+    const spec = { originX: 0, originY: 100, rows: 2, cols: 3, value: (f: number, r: number, c: number) => f * 10 + r * 3 + c };
+    const plain = writeTile(dir, spec);
+    const expected = await mergeRasters({ tiles: [plain], outDir: path.join(dir, "plain") });
+    const bytes = fs.readFileSync(plain.raster);
+    const headerLength = bytes.readUInt16LE(8);
+    const dict = bytes.toString("latin1", 10, 10 + headerLength).trimEnd();
+    for (const version of [1, 2]) {
+      // numpy pads the header with spaces to a multiple of 64 and ends it with a newline.
+      const start = version === 1 ? 10 : 12;
+      const text = dict + " ".repeat(Math.ceil((start + dict.length + 6000) / 64) * 64 - start - dict.length - 1) + "\n";
+      const head = Buffer.alloc(start);
+      bytes.copy(head, 0, 0, 6);
+      head[6] = version;
+      if (version === 1) head.writeUInt16LE(text.length, 8);
+      else head.writeUInt32LE(text.length, 8);
+      const long = writeTile(dir, spec);
+      fs.writeFileSync(long.raster, Buffer.concat([head, Buffer.from(text, "latin1"), bytes.subarray(10 + headerLength)]));
+      const out = path.join(dir, `v${version}`);
+      await mergeRasters({ tiles: [long], outDir: out });
+      for (const file of expected.files) assert.deepEqual(fs.readFileSync(path.join(out, path.basename(file))), fs.readFileSync(file), `version ${version}: ${file}`);
+      // The same header over a file cut short inside it.
+      fs.writeFileSync(long.raster, Buffer.concat([head, Buffer.from(text.slice(0, 5000), "latin1")]));
+      await rejectsWith(mergeRasters({ tiles: [long], outDir: out }), /header is cut short/);
+    }
+  });
+
   it("fails with 'no points in any tile' for no tiles or only empty cells", async () => {
     await rejectsWith(mergeRasters({ tiles: [], outDir: dir }), /no points in any tile/);
     const empty = writeTile(dir, { originX: 0, originY: 100, rows: 2, cols: 2, value: () => NaN });

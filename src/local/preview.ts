@@ -5,7 +5,8 @@
  */
 import * as fs from "fs";
 import { PNG } from "pngjs";
-import { decodeFloat32GeoTiff, Float32Raster, readFloat32GeoTiffGrid } from "../lidar/geotiff";
+// Types only: geotiff, a large module, is loaded when a raster is read, not when a run starts.
+import type { Float32Raster } from "../lidar/geotiff";
 import { isFiniteFloat, Picture, pictureOf, takeMadePicture } from "./picture";
 
 export type Rgb = readonly [number, number, number];
@@ -119,6 +120,7 @@ export function renderPicture(picture: Picture): RasterPreview {
 
 /** A GeoTIFF's raster with its preview. */
 export async function previewGeoTiff(file: string): Promise<{ raster: Float32Raster; preview: RasterPreview }> {
+  const { decodeFloat32GeoTiff } = await import("../lidar/geotiff");
   const raster = await decodeFloat32GeoTiff(await fs.promises.readFile(file));
   return { raster, preview: previewRaster(raster.values, raster.width, raster.height) };
 }
@@ -131,7 +133,10 @@ export interface PreviewSummary {
 
 /** The summary of `file`: from `picture` (the merge's, src/local/picture.ts) when given, else decoded. */
 export async function previewSummary(file: string, picture?: Picture): Promise<PreviewSummary> {
-  if (picture) return { grid: await readFloat32GeoTiffGrid(file), preview: renderPicture(picture) };
+  if (picture) {
+    const { readFloat32GeoTiffGrid } = await import("../lidar/geotiff");
+    return { grid: await readFloat32GeoTiffGrid(file), preview: renderPicture(picture) };
+  }
   const { raster, preview } = await previewGeoTiff(file);
   const { values: _values, ...grid } = raster;
   return { grid, preview };
