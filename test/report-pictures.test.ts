@@ -1,15 +1,14 @@
-// The report's previews of the merged rasters (src/local/picture.ts, mergePreviews.ts): the merge makes
-// them from the rows it writes, so the report does not decode the GeoTIFFs it has just written. They
-// must be the previews decoding would give, and a file changed since must be decoded, not taken from memory.
+// The report's pictures of the merged rasters (src/local/picture.ts): the merge makes them from the
+// rows it writes, so the report does not decode the GeoTIFFs it has just written. They must be the
+// pictures decoding would give, and a file changed since must be decoded, not pictured from memory.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { decodeFloat32GeoTiff, encodeFloat32GeoTiff } from "../src/lidar/geotiff";
 import { npyBytes } from "../src/lidar/npy";
 import { BUILTIN_STEPS } from "../src/local/builtinSteps";
-import { takeMadePreview } from "../src/local/madePreviews";
-import { PictureSampler, pictureOf } from "../src/local/picture";
-import { previewRaster, previewSummaries } from "../src/local/preview";
+import { PictureSampler, pictureOf, takeMadePicture } from "../src/local/picture";
+import { previewRaster, previewSummaries, renderPicture } from "../src/local/preview";
 import { fileValue, listValue, StepValue } from "../src/local/values";
 import { tempDir } from "./helpers/notebooks";
 
@@ -90,10 +89,10 @@ describe("report pictures: made by the merge as it writes", function () {
     assert.equal(files.length, 2);
 
     const decoded = await Promise.all(files.map(async (file) => decodeFloat32GeoTiff(fs.readFileSync(file))));
-    // The merge remembered a preview of each file; the report's use them up.
-    const second = takeMadePreview(files[1]!);
-    assert.ok(second, "the merge made no preview");
-    assert.ok(second.png.equals(previewRaster(decoded[1]!.values, decoded[1]!.width, decoded[1]!.height).png));
+    // The merge remembered a picture of each file; the report's previews use them up.
+    const second = takeMadePicture(files[1]!);
+    assert.ok(second, "the merge made no picture");
+    assert.ok(renderPicture(second).png.equals(previewRaster(decoded[1]!.values, decoded[1]!.width, decoded[1]!.height).png));
     const summaries = await previewSummaries(files, 2);
     for (const [i, summary] of summaries.entries()) {
       const { values, ...grid } = decoded[i]!;
@@ -102,8 +101,8 @@ describe("report pictures: made by the merge as it writes", function () {
       assert.ok(summary.preview.png.equals(expected.png), `${files[i]}: the preview differs from the decoded raster's`);
       assert.deepEqual({ ...summary.preview, png: null }, { ...expected, png: null });
     }
-    // Each preview serves one report: the next one decodes the files.
-    assert.equal(takeMadePreview(files[0]!), undefined);
+    // Each picture serves one report: the next one decodes the files.
+    assert.equal(takeMadePicture(files[0]!), undefined);
 
     // A merge again, then one raster replaced by another before the report: that one is decoded.
     await BUILTIN_STEPS.merge.run({ params: { out, crs: "" }, inputs: { rasters: listValue([fileValue(tileRaster)]), raster_infos: listValue([fileValue(tileInfo)]) }, staging });

@@ -65,24 +65,28 @@ const merge: BuiltinStep = {
     checkRules("builtin/merge", params);
     // Loaded on first use, like split: geotiff is a large module that other commands need not load.
     const { mergeRasters, MergeInputError } = await import("../lidar/merge");
-    const { MergePreviews } = await import("./mergePreviews");
+    const { PictureSampler, rememberPicture } = await import("./picture");
     const rasters = inputs.rasters ? filesOf(inputs.rasters) : [];
     const infos = inputs.raster_infos ? filesOf(inputs.raster_infos) : [];
     if (rasters.length !== infos.length) {
       throw new BuiltinInputError(`merge got ${rasters.length} rasters but ${infos.length} raster_infos; bind both to the same foreach step`);
     }
-    // The report's previews of the rasters, made from the rows as they are written: the report
+    // The report's pictures of the rasters, made from the rows as they are written: the report
     // then need not read back and decode what was just written.
-    const previews = new MergePreviews();
+    const samplers = new Map<string, InstanceType<typeof PictureSampler>>();
     const result = await reportingInputErrors([MergeInputError], () =>
       mergeRasters({
         tiles: rasters.map((raster, i) => ({ raster, info: infos[i]! })),
         outDir: text(params, "out"),
         crs: typeof params.crs === "string" ? params.crs : "",
-        observe: (feature, width, height) => previews.observe(feature, width, height),
+        observe: (feature, width, height) => {
+          const sampler = new PictureSampler(width, height);
+          samplers.set(feature, sampler);
+          return (band, rowCount) => sampler.addRows(band, rowCount);
+        },
       }),
     );
-    previews.remember(result.features, result.files);
+    result.features.forEach((feature, i) => rememberPicture(result.files[i]!, samplers.get(feature)!.finish()));
     return { files: plainValue(result.files.map((file) => path.resolve(file))) };
   },
 };

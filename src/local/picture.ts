@@ -3,10 +3,12 @@
  * neighbour) to the preview's size, and the finite extremes of the whole raster.
  *
  * The merge makes it as it writes each GeoTIFF, a band of rows at a time (PictureSampler), so the
- * report need not read and decode the rasters it has just written (madePreviews.ts); a raster from
- * elsewhere is decoded and pictured whole (pictureOf). Both pick the same cells, so they give the
- * same picture.
+ * report need not read and decode the rasters it has just written; a raster from elsewhere is
+ * decoded and pictured whole (pictureOf). Both pick the same cells, so they give the same picture.
  */
+import * as fs from "fs";
+import * as path from "path";
+
 const MAX_SIDE = 1024;
 /** Tiny rasters are enlarged by a whole factor until their long side reaches this. */
 const MIN_SIDE = 256;
@@ -92,11 +94,6 @@ export class PictureSampler {
     this.rowsSeen = first + rowCount;
   }
 
-  /** Whether every row has been given. */
-  get complete(): boolean {
-    return this.rowsSeen === this.height;
-  }
-
   /** The picture, once every row has been given. */
   finish(): Picture {
     if (this.rowsSeen !== this.height) throw new Error(`the picture got ${this.rowsSeen} of ${this.height} rows`);
@@ -109,4 +106,40 @@ export function pictureOf(values: Float32Array, width: number, height: number): 
   const sampler = new PictureSampler(width, height);
   sampler.addRows(values, height);
   return sampler.finish();
+}
+
+/**
+ * Pictures of GeoTIFFs this process wrote (the merge makes them as it writes, src/local/builtinSteps.ts),
+ * by absolute path, each with the identity of the file it was made from: a file replaced or rewritten
+ * since is decoded as any other. Each is used once, and only the latest few are kept.
+ */
+const madePictures = new Map<string, { readonly identity: string; readonly picture: Picture }>();
+const MAX_MADE_PICTURES = 32;
+
+function fileIdentity(file: string): string | undefined {
+  try {
+    const stat = fs.statSync(file, { bigint: true });
+    return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remembers the picture of `file` as it is now, for its preview in this process's report. */
+export function rememberPicture(file: string, picture: Picture): void {
+  const identity = fileIdentity(file);
+  if (identity === undefined) return;
+  const key = path.resolve(file);
+  madePictures.delete(key);
+  madePictures.set(key, { identity, picture });
+  while (madePictures.size > MAX_MADE_PICTURES) madePictures.delete(madePictures.keys().next().value as string);
+}
+
+/** The picture remembered for `file`, if the file is still the one it was made of; forgotten either way. */
+export function takeMadePicture(file: string): Picture | undefined {
+  const key = path.resolve(file);
+  const made = madePictures.get(key);
+  if (!made) return undefined;
+  madePictures.delete(key);
+  return fileIdentity(file) === made.identity ? made.picture : undefined;
 }

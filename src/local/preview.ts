@@ -7,9 +7,7 @@ import * as fs from "fs";
 import { PNG } from "pngjs";
 // Types only: geotiff, a large module, is loaded when a raster is read, not when a run starts.
 import type { Float32Raster } from "../lidar/geotiff";
-import { takeMadePreview } from "./madePreviews";
-import { orderStatistics } from "./orderStatistics";
-import { isFiniteFloat, Picture, pictureOf } from "./picture";
+import { isFiniteFloat, Picture, pictureOf, takeMadePicture } from "./picture";
 
 export type Rgb = readonly [number, number, number];
 
@@ -59,15 +57,15 @@ export function colourAt(t: number): Rgb {
 const LEVELS = 1024;
 const COLOUR_TABLE = Uint8Array.from({ length: LEVELS * 3 }, (_, i) => colourAt(Math.floor(i / 3) / (LEVELS - 1))[i % 3]!);
 
-/** The p-th percentiles of values, interpolating linearly between ranks (numpy's default). */
-function percentiles(values: Float32Array, ps: readonly number[]): number[] {
-  const index = ps.map((p) => ((values.length - 1) * p) / 100);
-  const ranks = index.flatMap((i) => [Math.floor(i), Math.min(values.length - 1, Math.floor(i) + 1)]);
-  const ranked = orderStatistics(values, ranks);
-  return index.map((i, k) => ranked[2 * k]! + (ranked[2 * k + 1]! - ranked[2 * k]!) * (i - Math.floor(i)));
+/** The p-th percentile of sorted values, interpolating linearly between ranks (numpy's default). */
+function percentile(sorted: Float32Array, p: number): number {
+  const index = ((sorted.length - 1) * p) / 100;
+  const below = Math.floor(index);
+  const above = Math.min(sorted.length - 1, below + 1);
+  return sorted[below]! + (sorted[above]! - sorted[below]!) * (index - below);
 }
 
-/** The finite values; an evenly strided subset of them when there are many (the picture's range). */
+/** The finite values, sorted; an evenly strided subset of them when there are many (the picture's range). */
 function percentileSample(values: Float32Array): Float32Array {
   let count = 0;
   for (let i = 0; i < values.length; i++) if (isFiniteFloat(values[i]!)) count++;
@@ -80,14 +78,8 @@ function percentileSample(values: Float32Array): Float32Array {
     if (seen % stride === 0) sample[seen / stride] = v;
     seen++;
   }
-  return sample;
+  return sample.sort();
 }
-
-/** RGBA pixels as one little-endian word each: the colormap's levels, and an empty cell's. */
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-const rgbaWord = (r: number, g: number, b: number, a: number): number => (r | (g << 8) | (b << 16) | (a << 24)) >>> 0;
-const COLOUR_WORDS = Uint32Array.from({ length: LEVELS }, (_, l) => rgbaWord(COLOUR_TABLE[l * 3]!, COLOUR_TABLE[l * 3 + 1]!, COLOUR_TABLE[l * 3 + 2]!, 255));
-const NAN_WORD = rgbaWord(...NAN_RGBA);
 
 export function previewRaster(values: Float32Array, width: number, height: number): RasterPreview {
   return renderPicture(pictureOf(values, width, height));
@@ -98,25 +90,26 @@ export function renderPicture(picture: Picture): RasterPreview {
   const size = { width: picture.width, height: picture.height };
   const pictured = picture.values;
   const finite = percentileSample(pictured);
-  const [low, high] = finite.length > 0 ? percentiles(finite, [LOW_PERCENTILE, HIGH_PERCENTILE]) : [undefined, undefined];
+  const low = finite.length > 0 ? percentile(finite, LOW_PERCENTILE) : undefined;
+  const high = finite.length > 0 ? percentile(finite, HIGH_PERCENTILE) : undefined;
   const png = new PNG({ width: size.width, height: size.height });
   const span = low !== undefined && high! > low ? high! - low : 0;
   const rgba = png.data;
-  // One word a pixel where the buffer allows it (pngjs allocates it whole, so it is aligned).
-  const words = LITTLE_ENDIAN && rgba.byteOffset % 4 === 0 ? new Uint32Array(rgba.buffer, rgba.byteOffset, pictured.length) : undefined;
-  for (let i = 0; i < pictured.length; i++) {
+  for (let i = 0, at = 0; i < pictured.length; i++, at += 4) {
     const v = pictured[i]!;
-    // A constant raster takes the middle colour.
-    const level = !isFiniteFloat(v) ? -1 : span > 0 ? Math.round(Math.min(1, Math.max(0, (v - low!) / span)) * (LEVELS - 1)) : LEVELS >> 1;
-    const word = level < 0 ? NAN_WORD : COLOUR_WORDS[level]!;
-    if (words) {
-      words[i] = word;
-    } else {
-      rgba[4 * i] = word & 0xff;
-      rgba[4 * i + 1] = (word >>> 8) & 0xff;
-      rgba[4 * i + 2] = (word >>> 16) & 0xff;
-      rgba[4 * i + 3] = word >>> 24;
+    if (!isFiniteFloat(v)) {
+      rgba[at] = NAN_RGBA[0];
+      rgba[at + 1] = NAN_RGBA[1];
+      rgba[at + 2] = NAN_RGBA[2];
+      rgba[at + 3] = NAN_RGBA[3];
+      continue;
     }
+    // A constant raster takes the middle colour.
+    const level = span > 0 ? Math.round(Math.min(1, Math.max(0, (v - low!) / span)) * (LEVELS - 1)) : LEVELS >> 1;
+    rgba[at] = COLOUR_TABLE[level * 3]!;
+    rgba[at + 1] = COLOUR_TABLE[level * 3 + 1]!;
+    rgba[at + 2] = COLOUR_TABLE[level * 3 + 2]!;
+    rgba[at + 3] = 255;
   }
   // One PNG filter (Sub) for every row rather than pngjs's default, trying all five per row: a
   // third of the time, and as small or smaller on these colour-mapped rasters.
@@ -138,11 +131,11 @@ export interface PreviewSummary {
   readonly preview: RasterPreview;
 }
 
-/** The summary of `file`: with `preview` (the merge's, src/local/madePreviews.ts) when given, else decoded. */
-export async function previewSummary(file: string, made?: RasterPreview): Promise<PreviewSummary> {
-  if (made) {
+/** The summary of `file`: from `picture` (the merge's, src/local/picture.ts) when given, else decoded. */
+export async function previewSummary(file: string, picture?: Picture): Promise<PreviewSummary> {
+  if (picture) {
     const { readFloat32GeoTiffGrid } = await import("../lidar/geotiff");
-    return { grid: await readFloat32GeoTiffGrid(file), preview: made };
+    return { grid: await readFloat32GeoTiffGrid(file), preview: renderPicture(picture) };
   }
   const { raster, preview } = await previewGeoTiff(file);
   const { values: _values, ...grid } = raster;
@@ -152,15 +145,15 @@ export async function previewSummary(file: string, made?: RasterPreview): Promis
 /**
  * The summaries of `files`, in order: in the main thread for one worker, else up to `workers` at
  * once in the pool's threads (src/threadPool.ts), as decoding and colour-mapping is CPU-bound. A
- * file whose preview the merge made as it wrote it (src/local/madePreviews.ts) is not decoded.
+ * file the merge pictured as it wrote it is not decoded: it is coloured from its picture here.
  */
 export async function previewSummaries(files: readonly string[], workers: number): Promise<PreviewSummary[]> {
   const results = new Array<PreviewSummary>(files.length);
   const toDecode: number[] = [];
-  const made: [number, RasterPreview][] = [];
+  const pictured: [number, Picture][] = [];
   for (const [i, file] of files.entries()) {
-    const preview = takeMadePreview(file);
-    if (preview) made.push([i, preview]);
+    const picture = takeMadePicture(file);
+    if (picture) pictured.push([i, picture]);
     else toDecode.push(i);
   }
   if (workers <= 1 || toDecode.length <= 1) {
@@ -179,6 +172,7 @@ export async function previewSummaries(files: readonly string[], workers: number
     };
     await Promise.all(Array.from({ length: Math.min(workers, toDecode.length) }, lane));
   }
-  for (const [i, preview] of made) results[i] = await previewSummary(files[i]!, preview);
+  // Pictures the merge made are coloured here: a thread would first have to load the modules.
+  for (const [i, picture] of pictured) results[i] = await previewSummary(files[i]!, picture);
   return results;
 }

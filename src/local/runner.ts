@@ -184,7 +184,6 @@ export class LocalRunner {
     const running = new Set<Promise<void>>();
     const host = this.chainHost(tasks);
     let failure: unknown;
-    let servicesStopping: Promise<void> | undefined;
     // The chains' services start while the first steps (the split) run.
     for (const { service } of this.chains.values()) this.pool.prestart(service);
     try {
@@ -214,9 +213,6 @@ export class LocalRunner {
           running.add(promise);
           void promise.finally(() => running.delete(promise));
         }
-        // No step left needs the services: they stop while the last steps (the merge) run, instead
-        // of after them (a Python service takes about 0.1 s to exit).
-        if (!tasks.notebookStepsLeft && !servicesStopping) servicesStopping = this.pool.stopAll();
         if (running.size === 0) break;
         await Promise.race(running);
       }
@@ -225,7 +221,7 @@ export class LocalRunner {
       if (!tasks.done) throw new Error("internal error: the run ended with steps that never became ready");
     } finally {
       await Promise.allSettled(running);
-      await (servicesStopping ?? this.pool.stopAll());
+      await this.pool.stopAll();
       this.runLog?.finish();
     }
     const points = [...this.itemPoints.values()].flat().reduce((a, b) => a + b, 0);
