@@ -184,6 +184,7 @@ export class LocalRunner {
     const running = new Set<Promise<void>>();
     const host = this.chainHost(tasks);
     let failure: unknown;
+    let servicesStopping: Promise<void> | undefined;
     // The chains' services start while the first steps (the split) run.
     for (const { service } of this.chains.values()) this.pool.prestart(service);
     try {
@@ -213,6 +214,9 @@ export class LocalRunner {
           running.add(promise);
           void promise.finally(() => running.delete(promise));
         }
+        // No step left needs the services: they stop now, so the last steps (the merge, which holds
+        // bands of the whole mosaic) have their memory, and their exit overlaps those steps.
+        if (!tasks.notebookStepsLeft && !servicesStopping) servicesStopping = this.pool.stopAll();
         if (running.size === 0) break;
         await Promise.race(running);
       }
@@ -221,7 +225,7 @@ export class LocalRunner {
       if (!tasks.done) throw new Error("internal error: the run ended with steps that never became ready");
     } finally {
       await Promise.allSettled(running);
-      await this.pool.stopAll();
+      await (servicesStopping ?? this.pool.stopAll());
       this.runLog?.finish();
     }
     const points = [...this.itemPoints.values()].flat().reduce((a, b) => a + b, 0);

@@ -33,6 +33,11 @@ export class TaskGraph {
   /** Items (`group#item`) whose tasks one caller runs together (`claimItem`): never handed out by `next`. */
   private readonly claimed = new Set<string>();
   private unfinished = 0;
+  /**
+   * Unfinished tasks of notebook components (which run in the component services), plus one for each
+   * group not yet expanded that has such steps: once none is left, the services can stop.
+   */
+  private unfinishedNotebook = 0;
 
   constructor(graph: WorkflowGraph) {
     graph.steps.forEach((step, i) => {
@@ -44,6 +49,7 @@ export class TaskGraph {
     for (const step of topLevel) this.nodes.set(step.id, { task: { step, order: this.order.get(step.id)! }, waiting: 0, dependents: [] });
     for (const group of graph.foreach) this.nodes.set(group.id, { group, waiting: 0, dependents: [] });
     this.unfinished = this.nodes.size;
+    this.unfinishedNotebook = topLevel.filter(isNotebookStep).length + graph.foreach.filter((g) => g.steps.some((id) => isNotebookStep(this.stepsById.get(id)!))).length;
     for (const [id, node] of this.nodes) {
       const dependencies = node.task ? node.task.step.dependencies : this.groupDependencies(this.groups.get(id)!);
       for (const dependency of dependencies) this.link(this.nodes.get(this.topLevelId(dependency))!, node);
@@ -103,6 +109,8 @@ export class TaskGraph {
     const steps = group.steps.map((id) => this.stepsById.get(id)!).sort((a, b) => this.order.get(a.id)! - this.order.get(b.id)!);
     groupNode.remaining = items * steps.length;
     this.unfinished += groupNode.remaining;
+    // The group's placeholder gives way to its notebook tasks, if it has any.
+    if (steps.some(isNotebookStep)) this.unfinishedNotebook += items * steps.filter(isNotebookStep).length - 1;
     for (let item = 0; item < items; item++) {
       const byId = new Map<string, Node>();
       for (const step of steps) byId.set(step.id, { task: { step, item, order: this.order.get(step.id)! }, waiting: 0, dependents: [groupNode] });
@@ -145,6 +153,7 @@ export class TaskGraph {
 
   private finishNode(node: Node): void {
     this.unfinished -= 1;
+    if (node.task && isNotebookStep(node.task.step)) this.unfinishedNotebook -= 1;
     for (const dependent of node.dependents) {
       if (dependent.group && dependent.remaining !== undefined && node.task?.item !== undefined) {
         dependent.remaining -= 1;
@@ -156,10 +165,20 @@ export class TaskGraph {
     }
   }
 
+  /** Whether a notebook component's task is still to finish (or to be created, in a group not yet expanded). */
+  get notebookStepsLeft(): boolean {
+    return this.unfinishedNotebook > 0;
+  }
+
   /** Whether every task, including those of groups not yet expanded, has finished. */
   get done(): boolean {
     return this.unfinished === 0;
   }
+}
+
+/** A step that runs in a component service: any but a built-in. */
+function isNotebookStep(step: GraphStep): boolean {
+  return !step.component.builtin;
 }
 
 /** A task's unique name: the step id, and the item index inside a foreach. */
