@@ -410,7 +410,7 @@ $graph:
         type: File
     requirements:
       DockerRequirement:
-        dockerPull: naaw/features:d765b6f05f3f953c902bf0efa7f7cb439e297d472c14b9add6853cd4fe25c30f
+        dockerPull: naaw/features:5eac308779634cc23ff7bb6798e24ee8a6c30b6e198ea68c417ce902c622f308
       EnvVarRequirement:
         envDef:
           PYTHONDONTWRITEBYTECODE: '1'
