@@ -212,6 +212,43 @@ def check(nb_path, tile, overrides=None):
     }
 
 
+def heights(nb_path, tile):
+    """The features cell on made-up normalized heights that the demo's normalize never gives (a user's
+    own normalize could): negative ones, -0.0, ties, tiny and huge magnitudes; with 0.25 m cells, more
+    than 65536 of them (the order's second pass over the cell's digits). Checked against np.percentile
+    and np.max per cell, the cells grouped by a stable sort of the cell alone."""
+    ns = {}
+    rng = np.random.default_rng(7)
+    with contextlib.redirect_stdout(sys.stderr):
+        for index, tags, src in code_cells(nb_path):
+            exec(compile(src, "%s [cell %d]" % (nb_path, index), "exec"), ns)
+            if "parameters" in tags:
+                ns["tile"] = tile
+                ns["cell_size"] = 0.25
+            if "component:normalize" in tags:
+                n = ns["normalized_height"].size
+                pool = np.array([0.0, -0.0, 1.5, -1.5, 1e-300, -1e-300, 1e6, -1e6, 0.1, 0.2])
+                ns["normalized_height"] = np.where(rng.random(n) < 0.5, pool[rng.integers(0, pool.size, n)],
+                                                   rng.normal(0.0, 3.0, n))
+    selected = (ns["cell_index"] >= 0) & ns["height_mask"]
+    cells = ns["cell_index"][selected]
+    values = ns["normalized_height"][selected]
+    by_cell = np.argsort(cells, kind="stable")
+    occupied, starts = np.unique(cells[by_cell], return_index=True)
+    groups = np.split(values[by_cell], starts[1:])
+    p95 = np.array([np.percentile(g, 95) for g in groups])
+    highest = np.array([g.max() for g in groups])
+    stack = ns["feature_stack"].reshape(len(FEATURES), -1)
+    return {
+        "n_cells": int(ns["n_cells"]),
+        "occupied": int(occupied.size),
+        "negative": int((values < 0).sum()),
+        "p95_mismatches": int((np.asarray(ns["p95"]) != p95).sum()) if len(ns["p95"]) == p95.size else -1,
+        "p95_raster_mismatches": int((stack[0, occupied] != p95.astype(np.float32)).sum()),
+        "max_mismatches": int((stack[1, occupied] != highest.astype(np.float32)).sum()),
+    }
+
+
 def save_tile(points, stem, bounds=None):
     np.save(stem + ".npy", points, allow_pickle=False)
     if bounds is not None:
@@ -369,6 +406,8 @@ elif mode == "variants":
     result = variants(sys.argv[2])
 elif mode == "tiling":
     result = tiling(sys.argv[2], sys.argv[3])
+elif mode == "heights":
+    result = heights(sys.argv[2], sys.argv[3])
 elif mode == "boundaries":
     result = boundaries(sys.argv[2], sys.argv[3], sys.argv[4])
 else:
@@ -599,6 +638,16 @@ describe("demo notebook (notebooks/lidar.ipynb) and synthetic forest", function 
       assert.equal(r.cell_size, 2);
       assert.deepEqual(r.shape, [5, 50, 50]);
       assertMatchesReference(r);
+    });
+
+    it("orders any heights right: negative, -0.0, ties, 1e-300 to 1e6, over more than 65536 cells (p95 and max per cell as np.percentile and np.max)", function () {
+      const r = py<{ n_cells: number; occupied: number; negative: number; p95_mismatches: number; p95_raster_mismatches: number; max_mismatches: number }>(
+        dir, "heights", NOTEBOOK, "tile.npy");
+      assert.ok(r.n_cells > 65536, `${r.n_cells} cells: the order's second pass over the cell is not exercised`);
+      assert.ok(r.occupied > 1000 && r.negative > 1000, JSON.stringify(r));
+      assert.equal(r.p95_mismatches, 0);
+      assert.equal(r.p95_raster_mismatches, 0);
+      assert.equal(r.max_mismatches, 0);
     });
 
     it("gives NaN exactly where cells are empty, and drops points on the east/north edges", function () {
