@@ -8,6 +8,7 @@ import { encodeFloat32GeoTiff } from "../src/lidar/geotiff";
 import { dagEdges, renderDagSvg } from "../src/local/dagSvg";
 import { NAN_RGBA, previewRaster, previewSummaries } from "../src/local/preview";
 import { ReportInput, StepTiming, writeReport } from "../src/local/report";
+import { groupDigits } from "../src/textOrder";
 import { WorkflowGraph } from "../src/workflow/validate";
 import { demoGraph } from "./helpers/demo";
 import { tempDir } from "./helpers/notebooks";
@@ -40,6 +41,17 @@ function pixel(png: PNG, x: number, y: number): number[] {
   const i = (y * png.width + x) * 4;
   return [...png.data.subarray(i, i + 4)];
 }
+
+describe("run report: numbers for people", function () {
+  it("groups digits as toLocaleString(\"en-US\") does, without loading Intl", () => {
+    const values = [0, 7, -7, 999, 1000, -1000, 12345.678, 21560000, 3864000, 0.001234, -0.5, 999999.9, 123456789012, 1e21, 1.5e-7, NaN, Infinity];
+    for (const v of values) {
+      // An exponent form (1e21, 1.5e-7) and NaN or Infinity are kept as String gives them.
+      const expected = Number.isFinite(v) && !/e/.test(String(v)) ? v.toLocaleString("en-US", { maximumFractionDigits: 20 }) : String(v);
+      assert.equal(groupDigits(String(v)), expected, String(v));
+    }
+  });
+});
 
 describe("run report: report.html", function () {
   this.timeout(15_000);

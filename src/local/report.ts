@@ -9,6 +9,7 @@ import { WorkflowGraph } from "../workflow/validate";
 import { escapeMarkup, renderDagSvg } from "./dagSvg";
 import { COLORMAP_STOPS, PreviewSummary, previewSummaries } from "./preview";
 import { stringifyExactJson } from "../notebook/exactJson";
+import { groupDigits } from "../textOrder";
 
 /** How long one step of one item took (0 s when it came from the cache). */
 export interface StepTiming {
@@ -80,7 +81,7 @@ function foreachItemCounts(graph: WorkflowGraph, timings: readonly StepTiming[])
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const rounded = Number(value.toPrecision(4));
-  return Math.abs(rounded) >= 1e-3 && Math.abs(rounded) < 1e9 ? rounded.toLocaleString("en-US", { maximumFractionDigits: 6 }) : String(rounded);
+  return Math.abs(rounded) >= 1e-3 && Math.abs(rounded) < 1e9 ? groupDigits(String(rounded)) : String(rounded);
 }
 
 function formatDuration(seconds: number): string {
@@ -95,8 +96,8 @@ function summarySection(input: ReportInput): string {
   const { summary } = input;
   const rate = summary.seconds > 0 && summary.points > 0 ? `${formatNumber(summary.points / summary.seconds)}` : "–";
   const facts: [string, string][] = [
-    ["points computed", summary.points.toLocaleString("en-US")],
-    ["tiles", summary.tiles.toLocaleString("en-US")],
+    ["points computed", groupDigits(String(summary.points))],
+    ["tiles", groupDigits(String(summary.tiles))],
     ["wall time", formatDuration(summary.seconds)],
     ["points / s", rate],
     ["workers", String(summary.workers)],
