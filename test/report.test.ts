@@ -8,7 +8,7 @@ import { encodeFloat32GeoTiff } from "../src/lidar/geotiff";
 import { dagEdges, renderDagSvg } from "../src/local/dagSvg";
 import { NAN_RGBA, previewRaster, previewSummaries } from "../src/local/preview";
 import { ReportInput, StepTiming, writeReport } from "../src/local/report";
-import { groupDigits } from "../src/textOrder";
+import { groupDigits } from "../src/digitGroups";
 import { WorkflowGraph } from "../src/workflow/validate";
 import { demoGraph } from "./helpers/demo";
 import { tempDir } from "./helpers/notebooks";

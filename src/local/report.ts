@@ -9,7 +9,7 @@ import { WorkflowGraph } from "../workflow/validate";
 import { escapeMarkup, renderDagSvg } from "./dagSvg";
 import { COLORMAP_STOPS, PreviewSummary, previewSummaries } from "./preview";
 import { stringifyExactJson } from "../notebook/exactJson";
-import { groupDigits } from "../textOrder";
+import { groupDigits } from "../digitGroups";
 
 /** How long one step of one item took (0 s when it came from the cache). */
 export interface StepTiming {
