@@ -94,6 +94,19 @@ export interface ServiceDefinition {
 const serviceKey = (definition: ServiceDefinition): string => definition.componentDirs.join("\n");
 
 /**
+ * The service's environment: pythonEnv() without PYTHONUNBUFFERED (common in containers and CI). What
+ * a service prints after its ready line is read and dropped here, so writing it unbuffered only costs:
+ * each print of a cell a write to the pipe and a wakeup of this process, the demo's 4 prints a tile
+ * 0.4 to 0.9 s of system time over 2,211 tiles (3 runs each, alternating). The runtime flushes its
+ * ready line itself.
+ */
+function serviceEnv(): NodeJS.ProcessEnv {
+  const env = pythonEnv();
+  delete env.PYTHONUNBUFFERED;
+  return env;
+}
+
+/**
  * One `python3 -m naaw_runtime serve` process on 127.0.0.1 and an any-free port. Its stdin is a pipe
  * from this process: when naaw exits, even killed, the pipe closes and the service stops itself.
  */
@@ -110,7 +123,7 @@ class ServiceProcess {
   /** `spawned` sees the child at once, so a stop can kill a service that is still starting. */
   static async start(definition: ServiceDefinition, roots: ServiceRoots, agent: http.Agent, spawned: (child: ChildProcess) => void): Promise<ServiceProcess> {
     const args = ["-m", "naaw_runtime", "serve", ...definition.componentDirs.flatMap((dir) => ["--component", dir]), "--host", "127.0.0.1", "--port", "0", "--data-root", roots.dataRoot, "--workdir", roots.workdir, "--stop-on-stdin-eof"];
-    const child = spawn(pythonExecutable(), args, { stdio: ["pipe", "pipe", "pipe"], env: pythonEnv() });
+    const child = spawn(pythonExecutable(), args, { stdio: ["pipe", "pipe", "pipe"], env: serviceEnv() });
     spawned(child);
     const stderr: string[] = [];
     child.stderr!.setEncoding("utf8").on("data", (text: string) => {
