@@ -48,7 +48,7 @@ describe("run report: numbers for people", function () {
     for (const v of values) {
       // An exponent form (1e21, 1.5e-7) and NaN or Infinity are kept as String gives them.
       const expected = Number.isFinite(v) && !/e/.test(String(v)) ? v.toLocaleString("en-US", { maximumFractionDigits: 20 }) : String(v);
-      assert.equal(groupDigits(String(v)), expected, String(v));
+      assert.equal(groupDigits(v), expected, String(v));
     }
   });
 });

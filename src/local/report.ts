@@ -81,7 +81,7 @@ function foreachItemCounts(graph: WorkflowGraph, timings: readonly StepTiming[])
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const rounded = Number(value.toPrecision(4));
-  return Math.abs(rounded) >= 1e-3 && Math.abs(rounded) < 1e9 ? groupDigits(String(rounded)) : String(rounded);
+  return Math.abs(rounded) >= 1e-3 && Math.abs(rounded) < 1e9 ? groupDigits(rounded) : String(rounded);
 }
 
 function formatDuration(seconds: number): string {
@@ -96,8 +96,8 @@ function summarySection(input: ReportInput): string {
   const { summary } = input;
   const rate = summary.seconds > 0 && summary.points > 0 ? `${formatNumber(summary.points / summary.seconds)}` : "–";
   const facts: [string, string][] = [
-    ["points computed", groupDigits(String(summary.points))],
-    ["tiles", groupDigits(String(summary.tiles))],
+    ["points computed", groupDigits(summary.points)],
+    ["tiles", groupDigits(summary.tiles)],
     ["wall time", formatDuration(summary.seconds)],
     ["points / s", rate],
     ["workers", String(summary.workers)],

@@ -6,6 +6,7 @@ import { formatBytes } from "./format";
 import { costByKey, Estimate, ModelContext } from "./model";
 import type { AwsPrices, PriceProvenance } from "./prices/catalog";
 import { MachineType, OpenStackFlavor, PlanInputError, PlanRequest } from "./request";
+import { groupDigits } from "../digitGroups";
 
 /** A plan: the request, every priced candidate and the choice (or why there is none). */
 export interface Plan {
@@ -130,12 +131,12 @@ export function planRun(inputs: PlanInputs): Plan {
 /** What the batched run holds in its Workflow object. */
 function batchNotes(e: Estimate): string[] {
   const b = e.batches;
-  const limit = ARGO_OBJECT_LIMITS.nodes.toLocaleString("en-US");
+  const limit = groupDigits(ARGO_OBJECT_LIMITS.nodes);
   const sizes = `${b.splitBatches} split pod${b.splitBatches === 1 ? "" : "s"} of up to ${b.inputsPerSplit} input files, ${b.tileBatches} tile batch pod${b.tileBatches === 1 ? "" : "s"} of up to ${b.tilesPerBatch} tile${b.tilesPerBatch === 1 ? "" : "s"}`;
   const notes = [
     b.childWorkflows === 0
-      ? `the batched run holds ${b.nodes.toLocaleString("en-US")} nodes in one Workflow object (at most ${limit}): ${sizes}`
-      : `the batched run needs ${b.childWorkflows} child Workflow${b.childWorkflows === 1 ? "" : "s"} of up to ${b.batchesPerChild} tile batches (${sizes}; ${b.nodes.toLocaleString("en-US")} nodes in the largest object, at most ${limit}), which the rendering does not make yet: merge the input files into fewer, larger ones`,
+      ? `the batched run holds ${groupDigits(b.nodes)} nodes in one Workflow object (at most ${limit}): ${sizes}`
+      : `the batched run needs ${b.childWorkflows} child Workflow${b.childWorkflows === 1 ? "" : "s"} of up to ${b.batchesPerChild} tile batches (${sizes}; ${groupDigits(b.nodes)} nodes in the largest object, at most ${limit}), which the rendering does not make yet: merge the input files into fewer, larger ones`,
   ];
   if (e.parallelism > MAX_TILE_BATCHES && e.tileCounts.tiles > MAX_TILE_BATCHES) notes.push(`the cluster runs ${e.parallelism} pods at once but the rendering makes at most ${MAX_TILE_BATCHES} tile batches: the other slots serve only the split`);
   return notes;

@@ -1,4 +1,5 @@
 import { EVENT_ID, Event } from "js-yaml";
+import { groupDigits } from "../digitGroups";
 
 /**
  * How many values YAML aliases may add to one document, in all. js-yaml shares an aliased node
@@ -78,7 +79,7 @@ export function checkAliases(events: readonly Event[], text: string, limit = ALI
         if (added > limit) {
           return {
             message:
-              `YAML aliases here expand to more than ${limit.toLocaleString("en-US")} values (*${name} alone is ${target.size.toLocaleString("en-US")}): ` +
+              `YAML aliases here expand to more than ${groupDigits(limit)} values (*${name} alone is ${groupDigits(target.size)}): ` +
               `nested aliases like these are an alias bomb, which naaw refuses; write the values out, or nest fewer aliases`,
             offset,
           };

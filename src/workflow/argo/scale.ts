@@ -1,4 +1,5 @@
 import { ArgoDocument, ArgoTask, ArgoTemplate } from "./model";
+import { groupDigits } from "../../digitGroups";
 
 /*
  * How big a run of a manifest makes its Workflow object. Argo keeps every node of a run in the
@@ -205,11 +206,11 @@ export function argoScale(document: ArgoDocument, input: ScaleInput): ScaleRepor
 export function scaleProblems(report: ScaleReport, limits: { readonly nodes: number; readonly parameterBytes: number } = ARGO_OBJECT_LIMITS): string[] {
   const problems: string[] = [];
   if (report.nodes > limits.nodes) {
-    problems.push(`the run would hold ${report.nodes.toLocaleString("en-US")} nodes in one Workflow object (at most ${limits.nodes.toLocaleString("en-US")}): batch the tiles or split the run into child workflows`);
+    problems.push(`the run would hold ${groupDigits(report.nodes)} nodes in one Workflow object (at most ${groupDigits(limits.nodes)}): batch the tiles or split the run into child workflows`);
   }
   const p = report.largestParameter;
   if (p.bytes > limits.parameterBytes) {
-    problems.push(`${p.where} is a parameter of ${p.bytes.toLocaleString("en-US")} bytes (at most ${limits.parameterBytes.toLocaleString("en-US")}): pass it as an artifact, or iterate over batches`);
+    problems.push(`${p.where} is a parameter of ${groupDigits(p.bytes)} bytes (at most ${groupDigits(limits.parameterBytes)}): pass it as an artifact, or iterate over batches`);
   }
   return problems;
 }

@@ -5,6 +5,7 @@ import { ARGO_OBJECT_LIMITS } from "../scale";
 import { chainTask, chainTemplate } from "./chainTemplate";
 import { findSplitPattern, SplitPattern } from "./pattern";
 import { splitTasks, splitTemplates } from "./splitTemplates";
+import { groupDigits } from "../../../digitGroups";
 
 /*
  * The batched rendering of docs/argo-scale.md, for country-sized input: builtin/split becomes a
@@ -56,7 +57,7 @@ export function renderBatched(ctx: ArgoContext, options: BatchingOptions): Batch
   const fixed = 6 + others;
   const maxBatches = Math.floor((ARGO_OBJECT_LIMITS.nodes - fixed - perBucket * buckets) / perSplitBatch);
   if (maxBatches < 1) {
-    ctx.problem(pattern.split.spec.at, `${buckets} tile batches of ${perBucket} nodes leave no room for step '${pattern.split.id}' within the ${ARGO_OBJECT_LIMITS.nodes.toLocaleString("en-US")} nodes one Workflow object holds: use fewer tile batches (at most ${Math.floor((ARGO_OBJECT_LIMITS.nodes - fixed - perSplitBatch) / perBucket)})`);
+    ctx.problem(pattern.split.spec.at, `${buckets} tile batches of ${perBucket} nodes leave no room for step '${pattern.split.id}' within the ${groupDigits(ARGO_OBJECT_LIMITS.nodes)} nodes one Workflow object holds: use fewer tile batches (at most ${Math.floor((ARGO_OBJECT_LIMITS.nodes - fixed - perSplitBatch) / perBucket)})`);
     return undefined;
   }
 
